@@ -1,0 +1,50 @@
+# kaigo-graph — two commands do everything: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test test-db lint format typecheck bench lock clean
+
+install: $(STAMP)
+
+# The lock file pins every package with its hash; the project itself is installed editable on top.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+# Embedded PostgreSQL under $$KAIGO_DATA_DIR (./.data) unless DATABASE_URL is set; migrate; seed a demo
+# city when empty ($$SEED_PERSONS insured); print a dev token per role; serve on $$HOST:$$PORT.
+run: $(STAMP)
+	$(BIN)/kaigo serve --migrate --seed-if-empty --print-tokens
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# The database tests only (CI runs them a second time against another server).
+test-db: $(STAMP)
+	$(BIN)/python -m pytest -m db
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy api schema resolvers persistence policies
+
+bench: $(STAMP)
+	$(BIN)/python bench/seed_city.py
+
+# Re-pin after changing dependencies in pyproject.toml (needs network access to PyPI).
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,67 @@
+"""The Starlette application: health, readiness and the GraphQL endpoint."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from persistence.migrate import is_current
+from resolvers import build_schema
+
+from .graphql_view import KaigoGraphQL
+from .runtime import Runtime
+
+log = logging.getLogger("kaigo.app")
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """The process is alive (no dependency checked)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """The database answers and its schema is at the head migration."""
+    runtime: Runtime = request.app.state.runtime
+    try:
+        async with runtime.database.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        current = await is_current(runtime.database.engine)
+    except Exception as exc:  # any failure means "not ready"; the reason class only, no details
+        log.warning("readiness check failed: %s", type(exc).__name__)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    if not current:
+        return JSONResponse({"status": "unavailable", "database": "migrations pending"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(runtime: Runtime) -> Starlette:
+    graphql = KaigoGraphQL(
+        build_schema(),
+        database=runtime.database,
+        vault=runtime.vault,
+        authenticator=runtime.authenticator,
+        graphql_ide=runtime.graphql_ide,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await runtime.database.engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            # Route, not Mount: Mount would answer /graphql with a 307 to /graphql/.
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

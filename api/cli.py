@@ -1,0 +1,194 @@
+"""`kaigo`: the command line of kaigo-graph (serve, migrate, seed, schema, token)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from .settings import Settings, asyncpg_url
+
+log = logging.getLogger("kaigo")
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL when set; otherwise the embedded server, stopped when the command ends."""
+    if settings.database_url:
+        yield asyncpg_url(settings.database_url)
+        return
+    if settings.production:
+        raise SystemExit("KAIGO_ENV=production needs DATABASE_URL: the embedded server is for development")
+    from persistence.bootstrap import embedded_database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with embedded_database(settings.data_dir) as url:
+        yield url
+
+
+async def _migrate(url: str) -> None:
+    from persistence.bootstrap import ensure_database
+    from persistence.db import make_engine
+    from persistence.migrate import upgrade
+
+    await ensure_database(url)
+    engine = make_engine(url, pool_size=1)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _seed(url: str, settings: Settings, persons: int, seed: int, *, only_if_empty: bool, replace: bool) -> None:
+    from sqlalchemy import text
+
+    from persistence.db import make_engine
+    from persistence.seed import seed_city
+
+    from .runtime import load_vault
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        if only_if_empty:
+            async with engine.connect() as conn:
+                if (await conn.execute(text("SELECT EXISTS (SELECT 1 FROM persons)"))).scalar():
+                    log.info("database already holds persons: not seeding")
+                    return
+        report = await seed_city(
+            engine, load_vault(settings), insured=persons, seed=seed, replace=replace, progress=log.info
+        )
+        print(report.summary() if hasattr(report, "summary") else report, file=sys.stderr)
+    finally:
+        await engine.dispose()
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    with database_url(settings) as url:
+        asyncio.run(_migrate(url))
+    print("migrations applied", file=sys.stderr)
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> None:
+    with database_url(settings) as url:
+        asyncio.run(_migrate(url))
+        asyncio.run(_seed(url, settings, args.persons, args.seed, only_if_empty=False, replace=args.replace))
+
+
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> None:
+    from resolvers import build_schema
+
+    print(build_schema().as_str())
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
+    from datetime import timedelta
+
+    from .devkeys import ensure_dev_keys
+
+    if settings.production:
+        raise SystemExit("kaigo token issues development tokens only; production tokens come from the IdP")
+    keys = ensure_dev_keys(settings.data_dir)
+    ttl = _parse_ttl(args.ttl)
+    token = keys.issue_token(
+        args.role, sub=args.sub or f"dev-{args.role[0]}", department=args.department, ttl=timedelta(seconds=ttl)
+    )
+    print(token)
+
+
+def _parse_ttl(text: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if text[-1] in units:
+            return int(text[:-1]) * units[text[-1]]
+        return int(text)
+    except (ValueError, IndexError) as exc:
+        raise SystemExit("--ttl takes a number with s, m, h or d (e.g. 8h)") from exc
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    with database_url(settings) as url:
+        if args.migrate:
+            asyncio.run(_migrate(url))
+        if args.seed_if_empty:
+            asyncio.run(
+                _seed(url, settings, settings.seed_persons, 1, only_if_empty=True, replace=False)
+            )
+        # Workers read the resolved URL from the environment (the embedded server's socket).
+        os.environ["DATABASE_URL"] = url
+        if args.print_tokens and not settings.production:
+            _print_dev_headers(settings)
+        print(f"kaigo-graph: http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
+        uvicorn.run(
+            "api.asgi:create",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers if settings.workers > 1 else None,
+            log_level="info",
+            proxy_headers=False,
+        )
+
+
+def _print_dev_headers(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from policies.roles import ROLE_NAMES
+
+    from .devkeys import ensure_dev_keys
+
+    keys = ensure_dev_keys(settings.data_dir)
+    print("\nDevelopment tokens (valid 8 h), one per role — paste into GraphiQL's headers:", file=sys.stderr)
+    for role in sorted(ROLE_NAMES):
+        department = "seikatsu_fukushi" if role == "receiving_department" else None
+        token = keys.issue_token(role, sub=f"dev-{role}", department=department, ttl=timedelta(hours=8))
+        print(f"  {role:24} {{\"Authorization\": \"Bearer {token}\"}}", file=sys.stderr)
+    print(file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kaigo", description="kaigo-graph: the LTCI records GraphQL API")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="serve the GraphQL API (uvicorn)")
+    p.add_argument("--migrate", action="store_true", help="apply migrations first")
+    p.add_argument("--seed-if-empty", action="store_true", help="seed a demo city ($SEED_PERSONS) when empty")
+    p.add_argument("--print-tokens", action="store_true", help="print a development token per role")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("seed", help="fill the database with a deterministic synthetic city")
+    p.add_argument("--persons", type=int, default=3000, help="insured persons (household members come on top)")
+    p.add_argument("--seed", type=int, default=1, help="random seed: same seed, same city")
+    p.add_argument("--replace", action="store_true", help="empty the data tables first")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("token", help="print a development JWT the server accepts")
+    p.add_argument("--role", action="append", required=True, help="role (repeat for several)")
+    p.add_argument("--sub", help="subject (staff id)")
+    p.add_argument("--department", help="department (receiving_department only)")
+    p.add_argument("--ttl", default="8h", help="lifetime, e.g. 30m, 8h")
+    p.set_defaults(func=cmd_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    args.func(args, settings)
+
+
+if __name__ == "__main__":
+    main()

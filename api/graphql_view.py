@@ -1,0 +1,81 @@
+"""The GraphQL endpoint: authenticate, open the request's transaction, execute, commit."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import strawberry
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
+
+from persistence.crypto import NumberVault
+from persistence.db import Database, SerialSession
+from policies.principals import Principal
+from resolvers import build_context
+
+from .auth import AuthenticationError, unauthenticated_response
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, headers: Headers) -> Principal: ...
+
+
+class KaigoGraphQL(GraphQL[Any, None]):
+    """strawberry's ASGI view with a verified principal and one database transaction per operation.
+
+    The principal is required: no request reaches a resolver without one. The transaction wraps the
+    whole execution, so everything an operation reads or writes commits together or not at all.
+    """
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        database: Database,
+        vault: NumberVault,
+        authenticator: Authenticator,
+        graphql_ide: bool = True,
+    ) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphql_ide else None)
+        self.database = database
+        self.vault = vault
+        self.authenticator = authenticator
+
+    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:  # type: ignore[override]
+        if isinstance(request, Request) and self._is_ide_page(request):
+            return await super().run(request)  # the GraphiQL page itself holds no data
+        try:
+            principal = await self.authenticator.authenticate(request.headers)
+        except AuthenticationError as err:
+            return unauthenticated_response(err)
+        request.state.principal = principal
+        return await super().run(request)
+
+    def _is_ide_page(self, request: Request) -> bool:
+        if request.method != "GET" or self.graphql_ide is None or "query" in request.query_params:
+            return False
+        accept = request.headers.get("accept", "")
+        return "text/html" in accept
+
+    async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+        return {"request": request, "response": response}
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Any,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        principal: Principal = request.state.principal
+        async with self.database.session() as session:
+            ctx = build_context(principal=principal, db=SerialSession(session), vault=self.vault)
+            return await super().execute_single(
+                request, request_adapter, sub_response, ctx, root_value, request_data
+            )

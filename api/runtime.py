@@ -1,0 +1,60 @@
+"""What a running server holds, built from the settings: database, number vault, token verifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from persistence.crypto import NumberVault, load_master_key
+from persistence.db import Database, make_engine
+
+from .auth import TokenVerifier
+from .devkeys import DEV_ISSUER, ensure_dev_keys
+from .graphql_view import Authenticator
+from .settings import Settings, asyncpg_url
+
+
+@dataclass
+class Runtime:
+    database: Database
+    vault: NumberVault
+    authenticator: Authenticator
+    graphql_ide: bool = True
+
+
+def load_vault(settings: Settings) -> NumberVault:
+    """KAIGO_DATA_KEY, or in development a key file under the data dir created on first use."""
+    key = load_master_key(
+        env_value=settings.data_key,
+        key_file=None if settings.production else settings.key_file,
+        create_if_missing=not settings.production,
+    )
+    return NumberVault(key)
+
+
+def build_authenticator(settings: Settings) -> TokenVerifier:
+    """The configured JWKS; in development the dev key under the data dir (refused in production)."""
+    if settings.jwks:
+        return TokenVerifier(
+            jwks=settings.jwks,
+            issuer=settings.jwt_issuer or "",
+            audience=settings.jwt_audience,
+            refuse_dev_keys=settings.production,
+        )
+    if settings.production:
+        raise SystemExit("KAIGO_ENV=production needs KAIGO_JWKS (a path or https URL) and KAIGO_JWT_ISSUER")
+    keys = ensure_dev_keys(settings.data_dir)
+    return TokenVerifier(
+        jwks=str(keys.jwks_path), issuer=DEV_ISSUER, audience=settings.jwt_audience, refuse_dev_keys=False
+    )
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL is not set (kaigo serve sets it before starting workers)")
+    engine = make_engine(asyncpg_url(settings.database_url), pool_size=settings.pool_size)
+    return Runtime(
+        database=Database(engine),
+        vault=load_vault(settings),
+        authenticator=build_authenticator(settings),
+        graphql_ide=not settings.production,
+    )

@@ -1,0 +1,43 @@
+"""Find or create the database the application uses: DATABASE_URL, or an embedded server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger("kaigo.bootstrap")
+
+DEFAULT_DATABASE = "kaigo"
+
+
+@contextmanager
+def embedded_database(data_dir: Path) -> Iterator[str]:
+    """Start (or take over) the embedded PostgreSQL under ``data_dir/pg``; stop it when the block ends."""
+    from .embedded import start  # imported lazily: production never loads the embedded binaries
+
+    server = start(data_dir, log=log)
+    try:
+        yield server.url(DEFAULT_DATABASE)
+    finally:
+        server.stop()
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database named in ``url`` if it does not exist yet (connecting to `postgres`)."""
+    target = make_url(url)
+    name = target.database
+    assert name, "the database URL names no database"
+    maintenance = target.set(drivername="postgresql", database="postgres")
+    conn = await asyncpg.connect(maintenance.render_as_string(hide_password=False))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            log.info("created database %s", name)
+    finally:
+        await conn.close()
