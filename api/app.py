@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -51,8 +52,12 @@ def create_app(runtime: Runtime) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await runtime.database.engine.dispose()
+        await runtime.authenticator.prime()  # fetch the JWKS now: a bad one fails the start, not a request
+        try:
+            yield
+        finally:
+            await runtime.authenticator.aclose()
+            await runtime.database.engine.dispose()
 
     app = Starlette(
         routes=[

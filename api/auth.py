@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import hashlib
 import ipaddress
 import json
@@ -37,19 +38,18 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 from urllib.parse import urlsplit
 
 import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
-from joserfc.jws import JWSRegistry
-from joserfc.jws import JWSAlgModel
+from joserfc.jws import JWSAlgModel, JWSRegistry
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 
-from api.devkeys import DEV_AUDIENCE, DEV_ISSUER, is_dev_jwks
+from api.devkeys import DEV_ISSUER, is_dev_jwks
 from policies.principals import Principal
 from policies.roles import principal_from_claims, unknown_roles
 
@@ -59,6 +59,7 @@ __all__ = [
     "AuthConfigurationError",
     "AuthSettings",
     "AuthenticationError",
+    "DevKeysRefusedError",
     "TokenVerifier",
     "unauthenticated_response",
 ]
@@ -109,6 +110,10 @@ class AuthConfigurationError(Exception):
     """The authentication settings cannot be used (e.g. a dev JWKS in production, unreadable JWKS)."""
 
 
+class DevKeysRefusedError(AuthConfigurationError):
+    """A development JWKS was configured (or appeared) while dev keys are refused (production)."""
+
+
 def _invalid_token(description: str) -> AuthenticationError:
     return AuthenticationError("invalid_token", description)
 
@@ -124,10 +129,11 @@ def _invalid_request(description: str) -> AuthenticationError:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    """What the verifier trusts.
+    """What the verifier trusts (the keyword arguments of ``TokenVerifier``).
 
     ``jwks`` is a file path or an http(s) URL. ``refuse_dev_keys`` is set in production: the dev
-    JWKS (api.devkeys) and tokens with ``iss = DEV_ISSUER`` are then refused.
+    JWKS (api.devkeys) and tokens with ``iss = DEV_ISSUER`` are then refused. Reading these from the
+    environment is api.settings' job.
     """
 
     issuer: str
@@ -138,35 +144,6 @@ class AuthSettings:
     jwks_cache_seconds: float = 300.0
     token_cache_seconds: float = 60.0
     token_cache_size: int = 10_000
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, default_jwks: str | None = None) -> AuthSettings:
-        """Read ``KAIGO_ENV`` and ``KAIGO_AUTH_{ISSUER,AUDIENCE,JWKS,LEEWAY_SECONDS,JWKS_CACHE_SECONDS}``.
-
-        Outside production the issuer defaults to the dev issuer and ``default_jwks`` (e.g. the dev
-        keys' JWKS) fills in a missing ``KAIGO_AUTH_JWKS``; in production both must be set.
-        """
-        env = os.environ if env is None else env
-        production = env.get("KAIGO_ENV", "").strip().lower() == "production"
-        issuer = env.get("KAIGO_AUTH_ISSUER", "").strip() or (None if production else DEV_ISSUER)
-        jwks = env.get("KAIGO_AUTH_JWKS", "").strip() or (None if production else default_jwks)
-        if not issuer:
-            raise AuthConfigurationError("KAIGO_AUTH_ISSUER must be set in production")
-        if not jwks:
-            raise AuthConfigurationError("KAIGO_AUTH_JWKS must be set")
-        try:
-            leeway = float(env.get("KAIGO_AUTH_LEEWAY_SECONDS", "30"))
-            jwks_cache = float(env.get("KAIGO_AUTH_JWKS_CACHE_SECONDS", "300"))
-        except ValueError as exc:
-            raise AuthConfigurationError("KAIGO_AUTH_*_SECONDS must be numbers") from exc
-        return cls(
-            issuer=issuer,
-            audience=env.get("KAIGO_AUTH_AUDIENCE", "").strip() or DEV_AUDIENCE,
-            jwks=jwks,
-            leeway_seconds=leeway,
-            refuse_dev_keys=production,
-            jwks_cache_seconds=jwks_cache,
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,6 +185,10 @@ class _UnusableKey(Exception):
     pass
 
 
+def _b64url_int(value: str) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
+
+
 def _import_public_key(kid: str, raw: Mapping[str, Any]) -> _VerificationKey:
     """Import only the public members of one JWK and bind it to its single algorithm."""
     use = raw.get("use")
@@ -219,10 +200,10 @@ def _import_public_key(kid: str, raw: Mapping[str, Any]) -> _VerificationKey:
     kty = raw.get("kty")
     key: Key
     if kty == "RSA":
-        rsa = RSAKey.import_key({"kty": "RSA", "n": raw["n"], "e": raw["e"]})
-        if rsa.public_key.key_size < MIN_RSA_BITS:
+        n, e = raw["n"], raw["e"]
+        if not isinstance(n, str) or _b64url_int(n).bit_length() < MIN_RSA_BITS:
             raise _UnusableKey("RSA key too small")
-        alg, key = "RS256", rsa
+        alg, key = "RS256", RSAKey.import_key({"kty": "RSA", "n": n, "e": e})
     elif kty == "EC":
         if raw.get("crv") != "P-256":
             raise _UnusableKey("EC curve not allowed")
@@ -243,7 +224,7 @@ def _import_public_key(kid: str, raw: Mapping[str, Any]) -> _VerificationKey:
 def _parse_jwks(doc: Any, *, refuse_dev_keys: bool, source: str) -> dict[str, _VerificationKey]:
     """The usable verification keys of a JWKS document, by kid; kids that repeat are dropped."""
     if refuse_dev_keys and isinstance(doc, Mapping) and is_dev_jwks(doc):
-        raise AuthConfigurationError(f"{source}: a development JWKS is not accepted in production")
+        raise DevKeysRefusedError(f"{source}: a development JWKS is not accepted in production")
     if not isinstance(doc, Mapping) or not isinstance(doc.get("keys"), list):
         raise AuthConfigurationError(f"{source}: not a JWKS document")
     keys: dict[str, _VerificationKey] = {}
@@ -338,14 +319,14 @@ class _FileKeySource(_KeySource):
             return
         try:
             self._load_or_raise()
+        except DevKeysRefusedError as exc:
+            logger.error("%s; no token is accepted until it is replaced", exc)
+            self.keys = {}
+            self._signature = signature
+            return
         except AuthConfigurationError as exc:
-            if self.refuse_dev_keys and is_dev_jwks(self.path):
-                logger.error("%s; no token is accepted until it is replaced", exc)
-                self.keys = {}
-                self._signature = signature
-            else:
-                # Probably caught mid-write: keep the old keys and look again on the next check.
-                logger.error("%s; keeping the keys loaded before", exc)
+            # Probably caught mid-write: keep the old keys and look again on the next check.
+            logger.error("%s; keeping the keys loaded before", exc)
             return
         logger.info("%s: JWKS reloaded (%d keys)", self.path, len(self.keys))
 
@@ -403,8 +384,8 @@ class _UrlKeySource(_KeySource):
             try:
                 keys = await self._download()
             except AuthConfigurationError as exc:
-                if "development JWKS" in str(exc):
-                    self.keys = {}
+                if isinstance(exc, DevKeysRefusedError):
+                    self.keys = {}  # fail closed: production must never trust the dev keys
                 logger.error("%s; keeping %d keys loaded before", exc, len(self.keys))
                 self._retry_at = now + FETCH_FAILURE_BACKOFF
                 if raise_errors:
@@ -418,11 +399,13 @@ class _UrlKeySource(_KeySource):
                 return
             self.keys = keys
             self._fetched_at = now
+            self._forced_at = now  # an unknown kid right after a fetch is not worth another one
             self._retry_at = None
             self._generation += 1
 
     def _may_try(self, now: float) -> bool:
-        return self._retry_at is None or now >= self._retry_at or now < self._retry_at - FETCH_FAILURE_BACKOFF
+        """False while backing off after a failed fetch (a clock that went back ends the backoff)."""
+        return self._retry_at is None or not (self._retry_at - FETCH_FAILURE_BACKOFF <= now < self._retry_at)
 
     async def prime(self) -> None:
         await self._fetch(self._generation, raise_errors=True)
@@ -487,7 +470,7 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _short_string(value: Any) -> bool:
+def _short_string(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and 0 < len(value) <= _MAX_CLAIM_LENGTH
 
 
@@ -500,11 +483,28 @@ class TokenVerifier:
 
     def __init__(
         self,
-        settings: AuthSettings,
         *,
+        issuer: str,
+        audience: str,
+        jwks: str | os.PathLike[str],
+        leeway_seconds: float = 30.0,
+        refuse_dev_keys: bool = False,
+        jwks_cache_seconds: float = 300.0,
+        token_cache_seconds: float = 60.0,
+        token_cache_size: int = 10_000,
         clock: Callable[[], float] = time.time,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
+        settings = AuthSettings(
+            issuer=issuer,
+            audience=audience,
+            jwks=jwks,
+            leeway_seconds=leeway_seconds,
+            refuse_dev_keys=refuse_dev_keys,
+            jwks_cache_seconds=jwks_cache_seconds,
+            token_cache_seconds=token_cache_seconds,
+            token_cache_size=token_cache_size,
+        )
         if not settings.issuer or not settings.audience:
             raise AuthConfigurationError("issuer and audience must be set")
         if not 0 <= settings.leeway_seconds <= 300:
@@ -531,6 +531,16 @@ class TokenVerifier:
         else:
             # Raises AuthConfigurationError for a missing, malformed, empty or (in production) dev JWKS.
             self._source = _FileKeySource(Path(source), refuse_dev_keys=settings.refuse_dev_keys, clock=clock)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: AuthSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> TokenVerifier:
+        return cls(**dataclasses.asdict(settings), clock=clock, http_client=http_client)
 
     def __repr__(self) -> str:
         return f"TokenVerifier(issuer={self.settings.issuer!r}, audience={self.settings.audience!r})"

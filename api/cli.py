@@ -9,7 +9,6 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 
 from .settings import Settings, asyncpg_url
 
@@ -44,11 +43,13 @@ async def _migrate(url: str) -> None:
         await engine.dispose()
 
 
-async def _seed(url: str, settings: Settings, persons: int, seed: int, *, only_if_empty: bool, replace: bool) -> None:
+async def _seed(
+    url: str, settings: Settings, persons: int, seed: int, *, only_if_empty: bool, replace: bool
+) -> None:
+    from persistence.seed import seed_city
     from sqlalchemy import text
 
     from persistence.db import make_engine
-    from persistence.seed import seed_city
 
     from .runtime import load_vault
 
@@ -95,7 +96,10 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
     keys = ensure_dev_keys(settings.data_dir)
     ttl = _parse_ttl(args.ttl)
     token = keys.issue_token(
-        args.role, sub=args.sub or f"dev-{args.role[0]}", department=args.department, ttl=timedelta(seconds=ttl)
+        args.role,
+        sub=args.sub or f"dev-{args.role[0]}",
+        department=args.department,
+        ttl=timedelta(seconds=ttl),
     )
     print(token)
 
@@ -117,9 +121,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         if args.migrate:
             asyncio.run(_migrate(url))
         if args.seed_if_empty:
-            asyncio.run(
-                _seed(url, settings, settings.seed_persons, 1, only_if_empty=True, replace=False)
-            )
+            asyncio.run(_seed(url, settings, settings.seed_persons, 1, only_if_empty=True, replace=False))
         # Workers read the resolved URL from the environment (the embedded server's socket).
         os.environ["DATABASE_URL"] = url
         if args.print_tokens and not settings.production:
@@ -148,7 +150,7 @@ def _print_dev_headers(settings: Settings) -> None:
     for role in sorted(ROLE_NAMES):
         department = "seikatsu_fukushi" if role == "receiving_department" else None
         token = keys.issue_token(role, sub=f"dev-{role}", department=department, ttl=timedelta(hours=8))
-        print(f"  {role:24} {{\"Authorization\": \"Bearer {token}\"}}", file=sys.stderr)
+        print(f'  {role:24} {{"Authorization": "Bearer {token}"}}', file=sys.stderr)
     print(file=sys.stderr)
 
 
@@ -166,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("seed", help="fill the database with a deterministic synthetic city")
-    p.add_argument("--persons", type=int, default=3000, help="insured persons (household members come on top)")
+    p.add_argument(
+        "--persons", type=int, default=3000, help="insured persons (household members come on top)"
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed: same seed, same city")
     p.add_argument("--replace", action="store_true", help="empty the data tables first")
     p.set_defaults(func=cmd_seed)

@@ -97,8 +97,12 @@ class DevKeys:
             return jwt.encode(header, claims, self._key(), algorithms=[DEV_ALGORITHM])
 
 
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, created with ``mode``."""
+def _write_atomically(path: Path, data: bytes, mode: int, *, replace: bool = True) -> bool:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, created with ``mode``.
+
+    With ``replace=False`` an existing file wins (returns False): two processes starting at once
+    end up sharing one key instead of each overwriting the other's.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, mode)
@@ -106,10 +110,20 @@ def _write_atomically(path: Path, data: bytes, mode: int) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+            return True
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:  # a filesystem without hard links: best effort
+            if path.exists():
+                return False
+            os.replace(tmp, path)
+        return True
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _jwks_document(key: OKPKey, kid: str) -> dict[str, Any]:
@@ -138,15 +152,14 @@ def ensure_dev_keys(data_dir: Path) -> DevKeys:
     private_path = identity / _PRIVATE_KEY_FILE
     jwks_path = identity / _JWKS_FILE
 
-    if private_path.exists():
-        if private_path.stat().st_mode & 0o077:
-            os.chmod(private_path, 0o600)
-        key = OKPKey.import_key(private_path.read_bytes())
-        if not key.is_private or key["crv"] != "Ed25519":
-            raise ValueError(f"{private_path} is not an Ed25519 private key")
-    else:
-        key = OKPKey.generate_key("Ed25519")
-        _write_atomically(private_path, key.as_pem(private=True), 0o600)
+    if not private_path.exists():
+        fresh = OKPKey.generate_key("Ed25519")
+        _write_atomically(private_path, fresh.as_pem(private=True), 0o600, replace=False)
+    if private_path.stat().st_mode & 0o077:
+        os.chmod(private_path, 0o600)
+    key = OKPKey.import_key(private_path.read_bytes())
+    if not key.is_private or key["crv"] != "Ed25519":
+        raise ValueError(f"{private_path} is not an Ed25519 private key")
 
     kid = key.thumbprint()
     wanted = _jwks_document(key, kid)

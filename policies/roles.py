@@ -104,7 +104,9 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         where = f"duty {name!r}"
         if not isinstance(body, dict):
             raise PolicyError(f"{where}: must be a table")
-        duties[name] = Duty(name, _text(body, "ja", where), _text(body, "en", where), _text(body, "seed", where))
+        duties[name] = Duty(
+            name, _text(body, "ja", where), _text(body, "en", where), _text(body, "seed", where)
+        )
 
     roles: dict[str, Role] = {}
     for name, body in _table(raw, "roles").items():
@@ -140,7 +142,11 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
             raise PolicyError(f"{where}: 'items' must be a non-empty list of strings")
         departments[dept_id] = Department(
-            dept_id, _text(body, "ja", where), _text(body, "en", where), tuple(items), _text(body, "seed", where)
+            dept_id,
+            _text(body, "ja", where),
+            _text(body, "en", where),
+            tuple(items),
+            _text(body, "seed", where),
         )
     labels = [d.ja for d in departments.values()]
     if len(set(labels)) != len(labels):
@@ -188,9 +194,16 @@ def department(value: str | None) -> Department | None:
     return None
 
 
+def _names(roles: Iterable[str]) -> frozenset[str]:
+    if isinstance(roles, str):
+        # A bare string would iterate as characters; make the caller say what it means.
+        raise TypeError("roles must be an iterable of role names, not a string")
+    return frozenset(roles)
+
+
 def unknown_roles(roles: Iterable[str]) -> frozenset[str]:
     """The names among ``roles`` that the policy does not define."""
-    return frozenset(r for r in roles if r not in policy().roles)
+    return frozenset(r for r in _names(roles) if r not in policy().roles)
 
 
 def duties_for(roles: Iterable[str], department: str | None = None) -> frozenset[str]:
@@ -202,7 +215,7 @@ def duties_for(roles: Iterable[str], department: str | None = None) -> frozenset
     known = policy().roles
     has_department = _department_of(department) is not None
     duties: set[str] = set()
-    for name in roles:
+    for name in _names(roles):
         role = known.get(name)
         if role is None:
             continue
@@ -228,7 +241,7 @@ def principal_from_claims(
     ``roles`` keeps only the roles the policy defines (see ``unknown_roles`` for the rest);
     ``department`` is normalised to a 別紙2 department id, or None when it names none.
     """
-    role_names = frozenset(roles)
+    role_names = _names(roles)
     dept = _department_of(department)
     known = frozenset(r for r in role_names if r in policy().roles)
     return Principal(

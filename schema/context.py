@@ -30,7 +30,13 @@ if TYPE_CHECKING:
     from .certifications import CarePlan, Certification
     from .levies import Levy, LevyInstallment, LevyReceipt, LevyRefund, LevyReminder
     from .persons import Person, ResidentMove
-    from .qualifications import CertificateIssuance, CopayRatio, FacilityAdmission, Qualification, QualificationEvent
+    from .qualifications import (
+        CertificateIssuance,
+        CopayRatio,
+        FacilityAdmission,
+        Qualification,
+        QualificationEvent,
+    )
 
 __all__ = ["ClaimResultKey", "GraphQLInfo", "Loaders", "RequestContext"]
 

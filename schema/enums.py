@@ -9,7 +9,7 @@ the data file; the schema follows on the next start.
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 
@@ -58,12 +58,15 @@ def code_enum(kind: str, graphql_name: str) -> type[CodeEnum]:
     """The strawberry enum of the code table ``kind``, with descriptions from its labels."""
     tbl = table(kind)
     members = {
-        value.name: strawberry.enum_value(value.code, description=f"{value.ja} — {value.en} (code {value.code})")
+        value.name: strawberry.enum_value(
+            value.code, description=f"{value.ja} — {value.en} (code {value.code})"
+        )
         for value in tbl.values
     }
-    cls = CodeEnum(graphql_name, members, module=__name__)  # type: ignore[call-overload]
+    functional: Any = CodeEnum  # Enum's functional API: CodeEnum("CareLevel", {"CARE_1": …})
+    cls: type[CodeEnum] = functional(graphql_name, members, module=__name__)
     description = f"{tbl.ja} ({kind}). Source: {tbl.source}."
-    return strawberry.enum(cls, name=graphql_name, description=description)  # type: ignore[no-any-return]
+    return strawberry.enum(cls, name=graphql_name, description=description)
 
 
 if TYPE_CHECKING:  # mypy sees one base class; at run time each is its own enum from codes.toml

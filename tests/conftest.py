@@ -41,7 +41,9 @@ class PgServer:
         self.maintenance = make_url(maintenance_url).set(drivername="postgresql")
 
     def url(self, database: str, driver: str = "postgresql+asyncpg") -> str:
-        return self.maintenance.set(drivername=driver, database=database).render_as_string(hide_password=False)
+        return self.maintenance.set(drivername=driver, database=database).render_as_string(
+            hide_password=False
+        )
 
     async def _admin(self, sql: str) -> None:
         conn = await asyncpg.connect(self.url("postgres", "postgresql"))
@@ -185,7 +187,9 @@ def token_for(dev_keys: Any) -> Callable[..., str]:
 
 
 @pytest.fixture
-def app(seeded_engine: AsyncEngine, seeded_conn: AsyncConnection, vault: NumberVault, authenticator: Any) -> Any:
+def app(
+    seeded_engine: AsyncEngine, seeded_conn: AsyncConnection, vault: NumberVault, authenticator: Any
+) -> Any:
     """The application bound to the test's rolled-back connection on the seeded city."""
     from api.app import create_app
     from api.runtime import Runtime

@@ -68,7 +68,9 @@ async def test_a_valid_person_is_accepted(migrated_conn: AsyncConnection) -> Non
         ({"alias_name_kana": "リー"}, "alias_kana_needs_alias"),
     ],
 )
-async def test_persons_refuse(migrated_conn: AsyncConnection, override: dict[str, Any], constraint: str) -> None:
+async def test_persons_refuse(
+    migrated_conn: AsyncConnection, override: dict[str, Any], constraint: str
+) -> None:
     assert constraint in await refused(migrated_conn, PERSONS, person(**override))
 
 
@@ -161,7 +163,9 @@ async def test_levies_refuse_bad_rows(migrated_conn: AsyncConnection) -> None:
         "reduction_amount": 0,
         "collection_method": "2",
     }
-    assert "fk_levies_income_stage" in await refused(migrated_conn, Levy.__table__, {**levy, "income_stage": "14"})
+    assert "fk_levies_income_stage" in await refused(
+        migrated_conn, Levy.__table__, {**levy, "income_stage": "14"}
+    )
     assert "pension_payer_for_deduction" in await refused(
         migrated_conn, Levy.__table__, {**levy, "collection_method": "1"}
     )

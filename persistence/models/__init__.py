@@ -15,7 +15,13 @@ from .certifications import CarePlanNotification, Certification
 from .codes import CODE_TABLES
 from .levies import Levy, LevyInstallment, LevyReceipt, LevyRefund, LevyReminder
 from .persons import Person, ResidentMove
-from .qualifications import CertificateIssuance, CopayRatio, FacilityAdmission, Qualification, QualificationEvent
+from .qualifications import (
+    CertificateIssuance,
+    CopayRatio,
+    FacilityAdmission,
+    Qualification,
+    QualificationEvent,
+)
 
 __all__ = [
     "CODE_TABLES",

@@ -89,7 +89,9 @@ class CombinedBenefit(Base):
     paid_amount: Mapped[int | None] = yen(nullable=True)  # 支給決定
     decided_on: Mapped[dt.date | None]
 
-    __table_args__ = (CheckConstraint("self_pay_amount >= 0 AND coalesce(paid_amount, 0) >= 0", name="amounts"),)
+    __table_args__ = (
+        CheckConstraint("self_pay_amount >= 0 AND coalesce(paid_amount, 0) >= 0", name="amounts"),
+    )
 
 
 class CostReduction(Base):
@@ -152,7 +154,9 @@ class ClaimResult(Base):
 
     __table_args__ = (
         _month("service_month"),
-        CheckConstraint("units >= 0 AND insurer_paid_amount + copay_amount = cost_amount", name="amounts_add_up"),
+        CheckConstraint(
+            "units >= 0 AND insurer_paid_amount + copay_amount = cost_amount", name="amounts_add_up"
+        ),
     )
 
 

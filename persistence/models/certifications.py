@@ -67,9 +67,12 @@ class Certification(Base):
 
     __table_args__ = (
         CheckConstraint("received_on >= applied_on", name="received_after_applied"),
-        CheckConstraint("valid_to IS NULL OR valid_from IS NOT NULL AND valid_to >= valid_from", name="valid_order"),
         CheckConstraint(
-            "secondary_judged_on IS NULL OR primary_judged_on IS NULL OR secondary_judged_on >= primary_judged_on",
+            "valid_to IS NULL OR valid_from IS NOT NULL AND valid_to >= valid_from", name="valid_order"
+        ),
+        CheckConstraint(
+            "secondary_judged_on IS NULL OR primary_judged_on IS NULL"
+            " OR secondary_judged_on >= primary_judged_on",
             name="judgement_order",
         ),
         CheckConstraint("decided_on IS NULL OR decided_on >= applied_on", name="decided_after_applied"),

@@ -1,4 +1,4 @@
-"""保険料 — levies: the annual levy (賦課), its installments (調定), receipts (収納), reminders and refunds."""
+"""保険料 — levies: the annual levy (賦課), installments (調定), receipts (収納), reminders, refunds."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ class Levy(Base):
 
     __table_args__ = (
         UniqueConstraint("person_id", "fiscal_year"),
-        CheckConstraint("annual_premium >= 0 AND reduction_amount BETWEEN 0 AND annual_premium", name="amounts"),
+        CheckConstraint(
+            "annual_premium >= 0 AND reduction_amount BETWEEN 0 AND annual_premium", name="amounts"
+        ),
         CheckConstraint("(corrected_on IS NULL) = (correction_reason IS NULL)", name="correction_reason"),
         CheckConstraint(
             "(collection_method = '1') = (pension_payer IS NOT NULL)", name="pension_payer_for_deduction"

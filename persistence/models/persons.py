@@ -64,9 +64,7 @@ class Person(Base):
             "(individual_number_enc IS NULL) = (individual_number_index IS NULL)",
             name="number_and_index_together",
         ),
-        CheckConstraint(
-            "alias_name_kana IS NULL OR alias_name IS NOT NULL", name="alias_kana_needs_alias"
-        ),
+        CheckConstraint("alias_name_kana IS NULL OR alias_name IS NOT NULL", name="alias_kana_needs_alias"),
         # Kana-prefix search is the everyday lookup: LIKE 'ヤマ%' needs a pattern-ops index.
         Index("ix_persons_name_kana_prefix", "name_kana", postgresql_ops={"name_kana": "text_pattern_ops"}),
     )

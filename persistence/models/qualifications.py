@@ -40,7 +40,9 @@ class Qualification(Base):
         CheckConstraint("lost_on IS NULL OR lost_on >= acquired_on", name="lost_after_acquired"),
         CheckConstraint("(lost_on IS NULL) = (loss_reason IS NULL)", name="loss_reason_with_date"),
         CheckConstraint("notified_on IS NULL OR notified_on >= acquired_on - 365", name="notified_plausible"),
-        CheckConstraint("(NOT boundary_layer) OR boundary_layer_since IS NOT NULL", name="boundary_layer_since"),
+        CheckConstraint(
+            "(NOT boundary_layer) OR boundary_layer_since IS NOT NULL", name="boundary_layer_since"
+        ),
     )
 
 

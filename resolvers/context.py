@@ -1,0 +1,56 @@
+"""The request context: who asks, the request's database session, the vault and the loaders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from persistence.crypto import NumberVault
+from persistence.db import SerialSession
+from policies.principals import Principal
+
+from .loaders import Loaders
+
+__all__ = ["Context", "build_context"]
+
+
+@dataclass(eq=False)
+class Context:
+    """``info.context`` of every resolver (implements ``schema.context.RequestContext``).
+
+    ``request`` and ``response`` are free for the HTTP layer (status codes, headers); nothing in
+    resolvers/ reads them.
+    """
+
+    principal: Principal
+    db: SerialSession
+    vault: NumberVault
+    loaders: Loaders
+    today: dt.date
+    request: Any = field(default=None, repr=False)
+    response: Any = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"Context(subject={self.principal.subject!r}, today={self.today.isoformat()})"
+
+    def individual_number(self, blob: bytes, *, addressee_code: str) -> str:
+        """Decrypt a stored number (bound to the row's addressee code) for the response.
+
+        Raises ``persistence.crypto.DecryptionError`` (whose message holds no number) if the blob is
+        not authentic; the error handling masks it as INTERNAL_SERVER_ERROR.
+        """
+        return self.vault.decrypt(blob, context=addressee_code.encode()).reveal()
+
+
+def build_context(
+    *, principal: Principal, db: SerialSession, vault: NumberVault, today: dt.date | None = None
+) -> Context:
+    """A fresh context (and fresh DataLoaders) for one request.  ``today`` defaults to the local date."""
+    return Context(
+        principal=principal,
+        db=db,
+        vault=vault,
+        loaders=Loaders(db),
+        today=today if today is not None else dt.date.today(),
+    )

@@ -1,0 +1,307 @@
+"""宛名 — persons: rows to schema objects, the filter and keyset pagination of ``persons``, and the
+lookup by individual number (through the blind index, never by the number itself)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
+from sqlalchemy.engine import Row
+
+from persistence.db import SerialSession
+from persistence.models import Certification as CertificationRow
+from persistence.models import Person as PersonRow
+from persistence.models import Qualification as QualificationRow
+from persistence.models import ResidentMove as ResidentMoveRow
+from schema.enums import MoveReason, Relationship, ResidentStatus, Sex
+from schema.errors import BadUserInput
+from schema.persons import (
+    Address,
+    Alias,
+    Contact,
+    Delivery,
+    ForeignResident,
+    MoveAddress,
+    PageInfo,
+    Person,
+    PersonConnection,
+    PersonEdge,
+    PersonFilter,
+    ResidentMove,
+)
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "PERSON_COLUMNS",
+    "decode_cursor",
+    "encode_cursor",
+    "move_from_row",
+    "parse_person_id",
+    "person_by_index",
+    "person_from_row",
+    "persons_page",
+]
+
+persons = PersonRow.__table__
+moves = ResidentMoveRow.__table__
+qualifications = QualificationRow.__table__
+certifications = CertificationRow.__table__
+
+DEFAULT_PAGE_SIZE: Final = 50
+MAX_PAGE_SIZE: Final = 500
+MAX_KANA_PREFIX: Final = 50
+MAX_ID: Final = 2**63 - 1
+
+# Everything a Person needs; the blind index and the network linkage code are never read here.
+PERSON_COLUMNS: Final = tuple(
+    c for c in persons.c if c.name not in {"individual_number_index", "linkage_code", "created_at"}
+)
+
+# Full-width katakana; after the first character also 長音 ー, 中黒 ・, ＝ and spaces (as stored).
+KANA_PREFIX = re.compile(r"[ァ-ヶ][ァ-ヶー・＝　 ]*")
+INSURED_NUMBER = re.compile(r"[0-9]{10}")
+ADDRESSEE_CODE = re.compile(r"[0-9]{10,15}")
+ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+# --- rows to objects ----------------------------------------------------------------------------
+
+
+def person_from_row(r: Row[Any]) -> Person:
+    foreign = (
+        ForeignResident(
+            nationality=r.nationality,
+            residence_period=r.residence_period,
+            residence_expires_on=r.residence_expires_on,
+            since=r.foreign_resident_since,
+            entry_purpose=r.entry_purpose,
+        )
+        if any(
+            v is not None
+            for v in (
+                r.nationality,
+                r.residence_period,
+                r.residence_expires_on,
+                r.foreign_resident_since,
+                r.entry_purpose,
+            )
+        )
+        else None
+    )
+    delivery = (
+        Delivery(name=r.delivery_name, postal_code=r.delivery_postal_code, address=r.delivery_address)
+        if r.delivery_name is not None or r.delivery_address is not None or r.delivery_postal_code is not None
+        else None
+    )
+    return Person(
+        pk=r.id,
+        individual_number_enc=r.individual_number_enc,
+        household_code=r.household_code,
+        relationship=Relationship(r.relationship),
+        addressee_code=r.addressee_code,
+        name=r.name,
+        name_kana=r.name_kana,
+        birth_date=r.birth_date,
+        sex=Sex(r.sex),
+        address=Address(
+            code=r.address_code, postal_code=r.postal_code, line=r.address, building=r.address_building
+        ),
+        alias=Alias(name=r.alias_name, name_kana=r.alias_name_kana) if r.alias_name is not None else None,
+        resident_status=ResidentStatus(r.resident_status),
+        foreign_resident=foreign,
+        contact=Contact(phone=r.phone),
+        delivery=delivery,
+        no_automatic_response=r.no_automatic_response,
+        special_notes=r.special_notes,
+    )
+
+
+def _move_address(postal_code: str | None, line: str | None, building: str | None) -> MoveAddress | None:
+    if postal_code is None and line is None and building is None:
+        return None
+    return MoveAddress(postal_code=postal_code, line=line, building=building)
+
+
+def move_from_row(r: Row[Any]) -> ResidentMove:
+    return ResidentMove(
+        moved_on=r.moved_on,
+        notified_on=r.notified_on,
+        reason=MoveReason(r.reason),
+        resident_status_after=ResidentStatus(r.resident_status_after),
+        previous_address=_move_address(r.previous_postal_code, r.previous_address, r.previous_building),
+        next_address=_move_address(r.next_postal_code, r.next_address, r.next_building),
+    )
+
+
+# --- arguments ----------------------------------------------------------------------------------
+
+
+def parse_person_id(value: str, *, field: str = "id") -> int:
+    """The database id inside a Person id, or BAD_USER_INPUT (reason FORMAT)."""
+    if not isinstance(value, str) or ID.fullmatch(value) is None or int(value) > MAX_ID:
+        raise BadUserInput(f"`{field}` is not a person id", field=field, reason="FORMAT")
+    return int(value)
+
+
+CURSOR_PREFIX: Final = "person:"
+
+
+def encode_cursor(pk: int) -> str:
+    """An opaque cursor: base64url of ``person:<id>`` (no personal data, no padding)."""
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{pk}".encode()).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, *, field: str = "after") -> int:
+    error = BadUserInput(f"`{field}` is not a cursor of this connection", field=field, reason="FORMAT")
+    if not isinstance(cursor, str) or not 0 < len(cursor) <= 64:
+        raise error
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise error from None
+    if not text.startswith(CURSOR_PREFIX):
+        raise error
+    digits = text.removeprefix(CURSOR_PREFIX)
+    if ID.fullmatch(digits) is None or int(digits) > MAX_ID:
+        raise error
+    return int(digits)
+
+
+def _check_page_size(first: int) -> None:
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise BadUserInput(
+            f"`first` must be between 1 and {MAX_PAGE_SIZE}", field="first", reason="OUT_OF_RANGE"
+        )
+
+
+def _kana_prefix(value: str) -> str:
+    field = "filter.nameKanaPrefix"
+    if value == "":
+        raise BadUserInput("`nameKanaPrefix` is empty", field=field, reason="EMPTY")
+    if len(value) > MAX_KANA_PREFIX:
+        raise BadUserInput(
+            f"`nameKanaPrefix` is longer than {MAX_KANA_PREFIX} characters", field=field, reason="TOO_LONG"
+        )
+    if KANA_PREFIX.fullmatch(value) is None:
+        raise BadUserInput(
+            "`nameKanaPrefix` must be full-width katakana (ァ-ヶ, then also ー・＝ and spaces)",
+            field=field,
+            reason="FORMAT",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class PersonQuery:
+    """A checked filter as SQL conditions on ``persons``."""
+
+    conditions: tuple[ColumnElement[bool], ...]
+
+
+def person_conditions(f: PersonFilter | None, *, today: dt.date) -> PersonQuery:
+    """Check every filter field (BAD_USER_INPUT naming it) and turn the filter into conditions."""
+    if f is None:
+        return PersonQuery(())
+    p = persons.c
+    conditions: list[ColumnElement[bool]] = []
+    if f.name_kana_prefix is not None:
+        pattern = _kana_prefix(f.name_kana_prefix) + "%"  # no LIKE metacharacters can pass the check
+        conditions.append(or_(p.name_kana.like(pattern), p.alias_name_kana.like(pattern)))
+    if f.birth_date_from is not None and f.birth_date_to is not None and f.birth_date_to < f.birth_date_from:
+        raise BadUserInput(
+            "`birthDateTo` is before `birthDateFrom`", field="filter.birthDateTo", reason="REVERSED_RANGE"
+        )
+    if f.birth_date_from is not None:
+        conditions.append(p.birth_date >= f.birth_date_from)
+    if f.birth_date_to is not None:
+        conditions.append(p.birth_date <= f.birth_date_to)
+    if f.insured_number is not None:
+        if INSURED_NUMBER.fullmatch(f.insured_number) is None:
+            raise BadUserInput(
+                "`insuredNumber` must be 10 digits", field="filter.insuredNumber", reason="FORMAT"
+            )
+        conditions.append(
+            p.id.in_(
+                select(qualifications.c.person_id).where(qualifications.c.insured_number == f.insured_number)
+            )
+        )
+    if f.addressee_code is not None:
+        if ADDRESSEE_CODE.fullmatch(f.addressee_code) is None:
+            raise BadUserInput(
+                "`addresseeCode` must be 10 to 15 digits", field="filter.addresseeCode", reason="FORMAT"
+            )
+        conditions.append(p.addressee_code == f.addressee_code)
+    if f.insured_category is not None:
+        conditions.append(
+            p.id.in_(
+                select(qualifications.c.person_id).where(qualifications.c.category == f.insured_category.code)
+            )
+        )
+    if f.care_level is not None:
+        c = certifications.c
+        conditions.append(
+            p.id.in_(
+                select(c.person_id).where(
+                    c.care_level == f.care_level.code,
+                    c.valid_from <= today,
+                    c.valid_to >= today,
+                    or_(c.cancelled_on.is_(None), c.cancelled_on > today),
+                )
+            )
+        )
+    return PersonQuery(tuple(conditions))
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+async def persons_page(
+    db: SerialSession, f: PersonFilter | None, *, first: int, after: str | None, today: dt.date
+) -> PersonConnection:
+    """One page in (氏名カナ, id) order: one statement, plus one count if ``totalCount`` is selected."""
+    _check_page_size(first)
+    after_pk = decode_cursor(after) if after is not None else None
+    query = person_conditions(f, today=today)
+    p = persons.c
+    statement = select(*PERSON_COLUMNS).where(*query.conditions)
+    if after_pk is not None:
+        # Keyset: the cursor holds only the id; its sort key is read in the same statement.
+        cursor_kana = select(p.name_kana).where(p.id == after_pk).scalar_subquery()
+        statement = statement.where(tuple_(p.name_kana, p.id) > tuple_(cursor_kana, after_pk))
+    statement = statement.order_by(p.name_kana, p.id).limit(first + 1)
+    rows = (await db.execute(statement)).all()
+    edges = [PersonEdge(cursor=encode_cursor(r.id), node=person_from_row(r)) for r in rows[:first]]
+
+    async def count() -> int:
+        total = await db.execute(select(func.count()).select_from(persons).where(*query.conditions))
+        return int(total.scalar_one())
+
+    return PersonConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > first,
+            has_previous_page=after_pk is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count=count,
+    )
+
+
+async def person_by_index(db: SerialSession, index: bytes) -> Person | None:
+    """The person whose blind index (keyed hash of the individual number) is ``index``."""
+    row = (
+        await db.execute(select(*PERSON_COLUMNS).where(persons.c.individual_number_index == index))
+    ).first()
+    return person_from_row(row) if row is not None else None
+
+
+def household_order() -> tuple[Any, ...]:
+    """Head first (続柄 01), then by relationship code, birth date and id."""
+    return (persons.c.relationship, persons.c.birth_date, persons.c.id)

@@ -1,0 +1,130 @@
+"""`kaigo serve` as `make run` starts it: embedded PostgreSQL, migrate, seed, serve, stop cleanly.
+
+Also the case the README promises: a run killed with SIGKILL leaves its PostgreSQL behind, and the
+next start finds and stops it instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+pytestmark = pytest.mark.serve
+KAIGO = str(Path(sys.executable).parent / "kaigo")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def serve_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "KAIGO_DATA_KEY", "KAIGO_JWKS"}}
+    env.update(KAIGO_DATA_DIR=str(tmp_path / "data"), SEED_PERSONS="120", PORT=str(_free_port()))
+    return env
+
+
+def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [KAIGO, "serve", "--migrate", "--seed-if-empty", "--print-tokens"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"kaigo serve exited {proc.returncode}: {proc.stderr.read().decode()[-3000:]}"
+            )  # type: ignore[union-attr]
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("kaigo serve did not become ready")
+
+
+def _postgres_of(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["name"] == "postgres" and str(data_dir) in cmdline:
+            found.append(proc)
+    return found
+
+
+@pytest.fixture
+def server(serve_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str, dict[str, str]]]:
+    proc = _start(serve_env)
+    base = f"http://127.0.0.1:{serve_env['PORT']}"
+    try:
+        _wait_ready(proc, base)
+        yield proc, base, serve_env
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+        for leftover in _postgres_of(Path(serve_env["KAIGO_DATA_DIR"])):
+            leftover.kill()
+
+
+def test_serves_queries_and_stops_cleanly(
+    server: tuple[subprocess.Popen[bytes], str, dict[str, str]],
+) -> None:
+    proc, base, env = server
+    assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+    token = subprocess.run(
+        [KAIGO, "token", "--role", "kaigo_officer"], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    query = {"query": "{ persons(first: 3) { edges { node { id nameKana birthDate } } } }"}
+    answer = httpx.post(f"{base}/graphql", json=query, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["data"]["persons"]["edges"]) == 3
+
+    refused = httpx.post(f"{base}/graphql", json=query)
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0
+    assert _postgres_of(Path(env["KAIGO_DATA_DIR"])) == []
+
+
+def test_a_killed_run_leaves_nothing_that_blocks_the_next(serve_env: dict[str, str]) -> None:
+    base = f"http://127.0.0.1:{serve_env['PORT']}"
+    data_dir = Path(serve_env["KAIGO_DATA_DIR"])
+    first = _start(serve_env)
+    try:
+        _wait_ready(first, base)
+        os.killpg(first.pid, signal.SIGKILL)  # kaigo and uvicorn die; postgres runs in its own session
+        first.wait(30)
+        assert _postgres_of(data_dir), "the embedded server should have outlived the killed run"
+
+        second = _start(serve_env)
+        try:
+            _wait_ready(second, base)  # the leftover server was found and stopped, a fresh one started
+        finally:
+            second.send_signal(signal.SIGINT)
+            assert second.wait(60) == 0
+        assert _postgres_of(data_dir) == []
+    finally:
+        for leftover in _postgres_of(data_dir):
+            leftover.kill()
