@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,9 +115,21 @@ def _parse_ttl(text: str) -> int:
         raise SystemExit("--ttl takes a number with s, m, h or d (e.g. 8h)") from exc
 
 
+class Shutdown(Exception):
+    """SIGINT or SIGTERM: unwind so that the embedded server is stopped on the way out."""
+
+
+def _raise_shutdown(signum: int, frame: object) -> None:
+    raise Shutdown(signal.Signals(signum).name)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    # uvicorn shuts down gracefully, then re-raises the signal it caught: with these handlers that
+    # becomes an exception here, so the `with` below still stops the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, _raise_shutdown)
+    signal.signal(signal.SIGINT, _raise_shutdown)
     with database_url(settings) as url:
         if args.migrate:
             asyncio.run(_migrate(url))
@@ -191,7 +204,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
-    args.func(args, settings)
+    try:
+        args.func(args, settings)
+    except Shutdown as stop:
+        log.info("stopped by %s", stop)
 
 
 if __name__ == "__main__":

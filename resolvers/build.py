@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import strawberry
@@ -23,8 +24,24 @@ class KaigoSchema(strawberry.Schema):
     """``strawberry.Schema`` whose results only carry presentable errors (see resolvers/errors.py).
 
     Subclass this one (not ``strawberry.Schema``) for the role-scoped schemas, so every schema
-    keeps the error handling.
+    keeps the error handling: it always runs :class:`~resolvers.errors.ErrorCodes` (before any
+    extension given) and defaults to :func:`schema_config`.
     """
+
+    def __init__(
+        self,
+        query: type = Query,
+        *,
+        extensions: Sequence[Any] = (),
+        config: StrawberryConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            query=query,
+            extensions=[ErrorCodes, *extensions],
+            config=config if config is not None else schema_config(),
+            **kwargs,
+        )
 
     def process_errors(self, errors: list[Any], execution_context: ExecutionContext | None = None) -> None:
         log_errors(errors)  # instead of strawberry's logger, which prints messages unredacted
@@ -44,4 +61,4 @@ class KaigoSchema(strawberry.Schema):
 
 def build_schema() -> KaigoSchema:
     """The schema of the read API (every field; the per-role variant comes with issue 3)."""
-    return KaigoSchema(query=Query, extensions=[ErrorCodes], config=schema_config())
+    return KaigoSchema(query=Query)

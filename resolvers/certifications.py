@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import strawberry
 from sqlalchemy.engine import Row
 
 from schema.certifications import (
@@ -89,6 +90,7 @@ def certification_from_row(r: Row[Any]) -> Certification:
     )
     return Certification(
         pk=r.id,
+        id=strawberry.ID(str(r.id)),
         application=CertificationApplication(
             applied_on=r.applied_on,
             received_on=r.received_on,

@@ -9,10 +9,20 @@ from typing import Any
 from persistence.crypto import NumberVault
 from persistence.db import SerialSession
 from policies.principals import Principal
+from schema.duties import NUMBER_USE
+from schema.errors import Forbidden
 
 from .loaders import Loaders
 
-__all__ = ["Context", "build_context"]
+__all__ = ["JST", "Context", "build_context", "request_date"]
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+"""The city's time zone (Japan has no daylight saving time, so a fixed offset is exact)."""
+
+
+def request_date() -> dt.date:
+    """Today in Japan, whatever the server's time zone: the date a request is judged on."""
+    return dt.datetime.now(JST).date()
 
 
 @dataclass(eq=False)
@@ -37,20 +47,29 @@ class Context:
     def individual_number(self, blob: bytes, *, addressee_code: str) -> str:
         """Decrypt a stored number (bound to the row's addressee code) for the response.
 
-        Raises ``persistence.crypto.DecryptionError`` (whose message holds no number) if the blob is
-        not authentic; the error handling masks it as INTERNAL_SERVER_ERROR.
+        Only for principals with the number-use duty (FORBIDDEN otherwise: a second line behind the
+        role-scoped schema, which hides the field).  Raises ``persistence.crypto.DecryptionError``
+        (whose message holds no number) if the blob is not authentic; the error handling masks it
+        as INTERNAL_SERVER_ERROR.
         """
+        self.require(NUMBER_USE)
         return self.vault.decrypt(blob, context=addressee_code.encode()).reveal()
+
+    def require(self, duty: str) -> None:
+        """Raise FORBIDDEN unless the principal has ``duty``."""
+        if not self.principal.has_duty(duty):
+            raise Forbidden(duty)
 
 
 def build_context(
     *, principal: Principal, db: SerialSession, vault: NumberVault, today: dt.date | None = None
 ) -> Context:
-    """A fresh context (and fresh DataLoaders) for one request.  ``today`` defaults to the local date."""
+    """A fresh context (and fresh DataLoaders) for one request.  ``today`` defaults to
+    :func:`request_date` (today in Japan)."""
     return Context(
         principal=principal,
         db=db,
         vault=vault,
         loaders=Loaders(db),
-        today=today if today is not None else dt.date.today(),
+        today=today if today is not None else request_date(),
     )

@@ -42,7 +42,7 @@ _MASK: Final = "************"
 
 # graphql-core's "Did you mean …?" hints (fields, arguments, input fields, enum values, types): a
 # hint can name what a role must not see, so none is ever shown.
-_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 def redact(text: str) -> str:

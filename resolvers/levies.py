@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Row
 
+from persistence.models import LevyInstallment as InstallmentRow
+from persistence.models import LevyReceipt as ReceiptRow
 from schema.enums import (
     CollectionMethod,
     IncomeStage,
@@ -17,6 +20,7 @@ from schema.enums import (
 from schema.levies import Levy, LevyInstallment, LevyReceipt, LevyRefund, LevyReminder
 
 __all__ = [
+    "installment_columns",
     "installment_from_row",
     "levy_from_row",
     "receipt_from_row",
@@ -43,8 +47,10 @@ def levy_from_row(r: Row[Any]) -> Levy:
 
 
 def installment_from_row(r: Row[Any]) -> LevyInstallment:
+    """From a row of ``levy_installments`` with ``paid_amount`` (see :func:`installment_columns`)."""
     return LevyInstallment(
         pk=r.id,
+        paid=r.paid_amount,
         assessment_year=r.assessment_year,
         period=r.period,
         due_on=r.due_on,
@@ -70,3 +76,16 @@ def reminder_from_row(r: Row[Any]) -> LevyReminder:
 
 def refund_from_row(r: Row[Any]) -> LevyRefund:
     return LevyRefund(kind=RefundKind(r.kind), amount=r.amount, decided_on=r.decided_on, note=r.note)
+
+
+def installment_columns() -> tuple[ColumnElement[Any], ...]:
+    """The installment's columns and ``paid_amount``, the sum of its receipts (0 without any)."""
+    installments = InstallmentRow.__table__
+    receipts = ReceiptRow.__table__
+    paid = (
+        select(func.coalesce(func.sum(receipts.c.amount), 0))
+        .where(receipts.c.installment_id == installments.c.id)
+        .scalar_subquery()
+        .label("paid_amount")
+    )
+    return (*installments.c, paid)

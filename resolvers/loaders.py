@@ -55,7 +55,14 @@ from .benefits import (
     restriction_from_row,
 )
 from .certifications import care_plan_from_row, certification_from_row
-from .levies import installment_from_row, levy_from_row, receipt_from_row, refund_from_row, reminder_from_row
+from .levies import (
+    installment_columns,
+    installment_from_row,
+    levy_from_row,
+    receipt_from_row,
+    refund_from_row,
+    reminder_from_row,
+)
 from .persons import PERSON_COLUMNS, household_order, move_from_row, person_from_row
 from .qualifications import (
     certificate_from_row,
@@ -186,7 +193,12 @@ class Loaders:
         )
         inst = _t(LevyInstallment)
         self.levy_installments: DataLoader[int, list[lv.LevyInstallment]] = grouped_loader(
-            db, inst, "levy_id", installment_from_row, order_by=(inst.c.period,)
+            db,
+            inst,
+            "levy_id",
+            installment_from_row,
+            columns=installment_columns(),
+            order_by=(inst.c.period,),
         )
         refunds = _t(LevyRefund)
         self.levy_refunds: DataLoader[int, list[lv.LevyRefund]] = grouped_loader(

@@ -7,9 +7,9 @@ import base64
 import binascii
 import datetime as dt
 import re
-from dataclasses import dataclass
 from typing import Any, Final
 
+import strawberry
 from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.engine import Row
 
@@ -17,7 +17,6 @@ from persistence.db import SerialSession
 from persistence.models import Certification as CertificationRow
 from persistence.models import Person as PersonRow
 from persistence.models import Qualification as QualificationRow
-from persistence.models import ResidentMove as ResidentMoveRow
 from schema.enums import MoveReason, Relationship, ResidentStatus, Sex
 from schema.errors import BadUserInput
 from schema.persons import (
@@ -41,15 +40,16 @@ __all__ = [
     "PERSON_COLUMNS",
     "decode_cursor",
     "encode_cursor",
+    "household_order",
     "move_from_row",
     "parse_person_id",
     "person_by_index",
+    "person_conditions",
     "person_from_row",
     "persons_page",
 ]
 
 persons = PersonRow.__table__
-moves = ResidentMoveRow.__table__
 qualifications = QualificationRow.__table__
 certifications = CertificationRow.__table__
 
@@ -101,6 +101,7 @@ def person_from_row(r: Row[Any]) -> Person:
     )
     return Person(
         pk=r.id,
+        id=strawberry.ID(str(r.id)),
         individual_number_enc=r.individual_number_enc,
         household_code=r.household_code,
         relationship=Relationship(r.relationship),
@@ -197,17 +198,10 @@ def _kana_prefix(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class PersonQuery:
-    """A checked filter as SQL conditions on ``persons``."""
-
-    conditions: tuple[ColumnElement[bool], ...]
-
-
-def person_conditions(f: PersonFilter | None, *, today: dt.date) -> PersonQuery:
-    """Check every filter field (BAD_USER_INPUT naming it) and turn the filter into conditions."""
+def person_conditions(f: PersonFilter | None, *, today: dt.date) -> tuple[ColumnElement[bool], ...]:
+    """Check every filter field (BAD_USER_INPUT naming it) and turn the filter into SQL conditions."""
     if f is None:
-        return PersonQuery(())
+        return ()
     p = persons.c
     conditions: list[ColumnElement[bool]] = []
     if f.name_kana_prefix is not None:
@@ -255,7 +249,7 @@ def person_conditions(f: PersonFilter | None, *, today: dt.date) -> PersonQuery:
                 )
             )
         )
-    return PersonQuery(tuple(conditions))
+    return tuple(conditions)
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -267,9 +261,9 @@ async def persons_page(
     """One page in (氏名カナ, id) order: one statement, plus one count if ``totalCount`` is selected."""
     _check_page_size(first)
     after_pk = decode_cursor(after) if after is not None else None
-    query = person_conditions(f, today=today)
+    conditions = person_conditions(f, today=today)
     p = persons.c
-    statement = select(*PERSON_COLUMNS).where(*query.conditions)
+    statement = select(*PERSON_COLUMNS).where(*conditions)
     if after_pk is not None:
         # Keyset: the cursor holds only the id; its sort key is read in the same statement.
         cursor_kana = select(p.name_kana).where(p.id == after_pk).scalar_subquery()
@@ -279,7 +273,7 @@ async def persons_page(
     edges = [PersonEdge(cursor=encode_cursor(r.id), node=person_from_row(r)) for r in rows[:first]]
 
     async def count() -> int:
-        total = await db.execute(select(func.count()).select_from(persons).where(*query.conditions))
+        total = await db.execute(select(func.count()).select_from(persons).where(*conditions))
         return int(total.scalar_one())
 
     return PersonConnection(

@@ -54,6 +54,7 @@ class Query:
         directives=requires_duty(NUMBER_USE),
     )  # requires duty: number_use
     async def person_by_individual_number(self, info: Info, individual_number: str) -> Person | None:
+        info.context.require(NUMBER_USE)  # before looking at the value at all
         try:
             number = IndividualNumber.parse(individual_number, field="individualNumber")
         except InvalidIndividualNumber as exc:

@@ -87,6 +87,7 @@ class CertificationPostponement:
 @strawberry.type(description="認定 — one certification case.")
 class Certification:
     pk: strawberry.Private[int]
+    id: strawberry.ID = strawberry.field(description="The certification case id.")
     application: CertificationApplication
     survey: HomeVisitSurvey | None = strawberry.field(description="null until a survey is requested")
     doctor_opinion: DoctorOpinion | None = strawberry.field(description="null until an opinion is asked for")
@@ -94,10 +95,6 @@ class Certification:
     decision: CertificationDecision | None = strawberry.field(description="null while undecided")
     postponement: CertificationPostponement | None = strawberry.field(description="null if not postponed")
     cancelled_on: dt.date | None = strawberry.field(description="認定取消日")
-
-    @strawberry.field(description="The certification case id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.pk))
 
     def is_valid_on(self, day: dt.date) -> bool:
         """Decided, not cancelled by ``day``, and ``day`` within the validity period."""

@@ -14,14 +14,17 @@ from graphql import GraphQLError
 
 __all__ = [
     "BAD_USER_INPUT",
+    "FORBIDDEN",
     "GRAPHQL_PARSE_FAILED",
     "GRAPHQL_VALIDATION_FAILED",
     "INTERNAL_SERVER_ERROR",
     "BadUserInput",
+    "Forbidden",
     "InputReason",
 ]
 
 BAD_USER_INPUT: Final = "BAD_USER_INPUT"
+FORBIDDEN: Final = "FORBIDDEN"
 GRAPHQL_PARSE_FAILED: Final = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED: Final = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR: Final = "INTERNAL_SERVER_ERROR"
@@ -43,3 +46,11 @@ class BadUserInput(GraphQLError):
         super().__init__(message, extensions={"code": BAD_USER_INPUT, "field": field, "reason": reason})
         self.field = field
         self.reason = reason
+
+
+class Forbidden(GraphQLError):
+    """The principal lacks the duty a field needs (``extensions.duty`` names it)."""
+
+    def __init__(self, duty: str) -> None:
+        super().__init__(f"this field needs the duty {duty}", extensions={"code": FORBIDDEN, "duty": duty})
+        self.duty = duty

@@ -1,7 +1,8 @@
 """保険料 — the annual levy (賦課), its installments (期別) with receipts and reminders, and refunds.
 
-Amounts are yen.  Paid, outstanding, status and arrears are computed from the receipts as of the
-request date (``info.context.today``).
+Amounts are yen.  Paid, outstanding, status and arrears come from the receipts (their sum is read
+with the installment, so none of these fields needs another statement) as of the request date
+(``info.context.today``).
 """
 
 from __future__ import annotations
@@ -62,28 +63,26 @@ def installment_status(*, amount: int, paid: int, due_on: dt.date, today: dt.dat
 @strawberry.type(description="期別 — one installment of a levy with its due date (納期限).")
 class LevyInstallment:
     pk: strawberry.Private[int]
+    paid: strawberry.Private[int]  # sum of the receipts' amounts, read with the installment
     assessment_year: int = strawberry.field(description="調定年度")
     period: int = strawberry.field(description="期別 (1-12)")
     due_on: dt.date = strawberry.field(description="納期限")
     amount: int = strawberry.field(description="期別保険料額")
     collection_method: CollectionMethod
 
-    async def _paid(self, info: GraphQLInfo) -> int:
-        receipts = await info.context.loaders.levy_receipts.load(self.pk)
-        return sum(r.amount for r in receipts)
-
     @strawberry.field(description="Sum of the receipts (late fees not included).")
-    async def paid_amount(self, info: GraphQLInfo) -> int:
-        return await self._paid(info)
+    def paid_amount(self) -> int:
+        return self.paid
 
     @strawberry.field(description="amount − paidAmount, never below 0.")
-    async def outstanding_amount(self, info: GraphQLInfo) -> int:
-        return max(self.amount - await self._paid(info), 0)
+    def outstanding_amount(self) -> int:
+        return max(self.amount - self.paid, 0)
 
     @strawberry.field(description="State on the request date.")
-    async def status(self, info: GraphQLInfo) -> InstallmentStatus:
-        paid = await self._paid(info)
-        return installment_status(amount=self.amount, paid=paid, due_on=self.due_on, today=info.context.today)
+    def status(self, info: GraphQLInfo) -> InstallmentStatus:
+        return installment_status(
+            amount=self.amount, paid=self.paid, due_on=self.due_on, today=info.context.today
+        )
 
     @strawberry.field(description="収納 — receipts, oldest first.")
     async def receipts(self, info: GraphQLInfo) -> list[LevyReceipt]:
@@ -119,10 +118,6 @@ class Levy:
 
     @strawberry.field(description="滞納額 — outstanding amount of the installments past their due date.")
     async def arrears_amount(self, info: GraphQLInfo) -> int:
-        loaders = info.context.loaders
-        installments = await loaders.levy_installments.load(self.pk)
-        overdue = [i for i in installments if i.due_on < info.context.today]
-        receipts = await loaders.levy_receipts.load_many([i.pk for i in overdue])
-        return sum(
-            max(i.amount - sum(r.amount for r in rs), 0) for i, rs in zip(overdue, receipts, strict=True)
-        )
+        today = info.context.today
+        installments = await info.context.loaders.levy_installments.load(self.pk)
+        return sum(max(i.amount - i.paid, 0) for i in installments if i.due_on < today)

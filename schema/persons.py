@@ -110,6 +110,7 @@ class Person:
     household_code: strawberry.Private[str]
     relationship: strawberry.Private[Relationship]
 
+    id: strawberry.ID = strawberry.field(description="The person id (opaque to clients).")
     addressee_code: str = strawberry.field(description="宛名コード — the city's internal person key")
     name: str = strawberry.field(description="氏名")
     name_kana: str = strawberry.field(description="氏名カナ (full-width katakana)")
@@ -125,10 +126,6 @@ class Person:
         description="自動応答不可 — provisions about this person wait for staff confirmation"
     )
     special_notes: str | None = strawberry.field(description="特記事項")
-
-    @strawberry.field(description="The person id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.pk))
 
     @strawberry.field(
         description="個人番号 — 12 digits; null when none is stored. Only for number-use duties.",

@@ -67,6 +67,13 @@ class Person(Base):
         CheckConstraint("alias_name_kana IS NULL OR alias_name IS NOT NULL", name="alias_kana_needs_alias"),
         # Kana-prefix search is the everyday lookup: LIKE 'ヤマ%' needs a pattern-ops index.
         Index("ix_persons_name_kana_prefix", "name_kana", postgresql_ops={"name_kana": "text_pattern_ops"}),
+        Index(
+            "ix_persons_alias_name_kana_prefix",
+            "alias_name_kana",
+            postgresql_ops={"alias_name_kana": "text_pattern_ops"},
+            postgresql_where="alias_name_kana IS NOT NULL",
+        ),
+        Index("ix_persons_name_kana_id", "name_kana", "id"),  # the search's page order (kana, id)
     )
 
 

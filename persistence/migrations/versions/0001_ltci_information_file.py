@@ -339,6 +339,15 @@ def upgrade() -> None:
         unique=False,
         postgresql_ops={"name_kana": "text_pattern_ops"},
     )
+    op.create_index(
+        "ix_persons_alias_name_kana_prefix",
+        "persons",
+        ["alias_name_kana"],
+        unique=False,
+        postgresql_ops={"alias_name_kana": "text_pattern_ops"},
+        postgresql_where="alias_name_kana IS NOT NULL",
+    )
+    op.create_index("ix_persons_name_kana_id", "persons", ["name_kana", "id"], unique=False)
     op.create_table(
         "benefit_restrictions",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
