@@ -47,10 +47,10 @@ async def _migrate(url: str) -> None:
 async def _seed(
     url: str, settings: Settings, persons: int, seed: int, *, only_if_empty: bool, replace: bool
 ) -> None:
-    from persistence.seed import seed_city
     from sqlalchemy import text
 
     from persistence.db import make_engine
+    from persistence.seed import seed_city
 
     from .runtime import load_vault
 
@@ -82,9 +82,17 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> None:
-    from resolvers import build_schema
+    from policies.roles import ROLE_NAMES, principal_from_claims
+    from resolvers import build_schema, schema_for
 
-    print(build_schema().as_str())
+    if not args.role:
+        print(build_schema().as_str())
+        return
+    unknown = sorted(set(args.role) - ROLE_NAMES)
+    if unknown:
+        raise SystemExit(f"unknown role(s) {', '.join(unknown)}; roles: {', '.join(sorted(ROLE_NAMES))}")
+    principal = principal_from_claims("kaigo-schema", args.role, args.department)
+    print(schema_for(principal.duties).as_str())
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
@@ -188,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="empty the data tables first")
     p.set_defaults(func=cmd_seed)
 
-    p = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
+    p = sub.add_parser("schema", help="print the GraphQL schema (SDL), whole or as a role sees it")
+    p.add_argument("--role", action="append", help="print the view of this role (repeat for several)")
+    p.add_argument("--department", help="department (receiving_department only)")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("token", help="print a development JWT the server accepts")

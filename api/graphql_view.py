@@ -5,17 +5,21 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import strawberry
+from cross_web import HTTPException
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from persistence.crypto import NumberVault
 from persistence.db import Database, SerialSession
 from policies.principals import Principal
-from resolvers import build_context
+from resolvers import build_context, schema_for
 
 from .auth import AuthenticationError, unauthenticated_response
 
@@ -66,6 +70,23 @@ class KaigoGraphQL(GraphQL[Any, None]):
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {"request": request, "response": response}
 
+    async def execute_operation(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Any,
+        root_value: Any,
+        sub_response: Response,
+    ) -> ExecutionResult:
+        # Every operation runs on the principal's own view of the schema. strawberry's version of this
+        # method would also stream (SSE, multipart) on ``self.schema``, the full schema: not here.
+        if isinstance(request_data, list):
+            raise HTTPException(400, "Batched operations are not accepted")
+        return await self.execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+
     async def execute_single(  # type: ignore[override]
         self,
         request: Request,
@@ -76,8 +97,23 @@ class KaigoGraphQL(GraphQL[Any, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         principal: Principal = request.state.principal
-        async with self.database.session() as session:
-            ctx = build_context(principal=principal, db=SerialSession(session), vault=self.vault)
-            return await super().execute_single(
-                request, request_adapter, sub_response, ctx, root_value, request_data
-            )
+        schema = schema_for(principal.duties)
+        allowed = OperationType.from_http(request_adapter.method)
+        try:
+            async with self.database.session() as session:
+                ctx = build_context(principal=principal, db=SerialSession(session), vault=self.vault)
+                return await schema.execute(
+                    request_data.query,
+                    root_value=root_value,
+                    variable_values=request_data.variables,
+                    context_value=ctx,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions,
+                )
+        except InvalidOperationTypeError as e:
+            raise HTTPException(405, e.as_http_error_reason(request_adapter.method)) from e
+        except CannotGetOperationTypeError as e:
+            raise HTTPException(400, e.as_http_error_reason()) from e
+        except MissingQueryError as e:
+            raise HTTPException(400, "No GraphQL query found in the request") from e

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+from policies.visibility import may_see
+from schema.duties import required_duties
 
 from .errors import ErrorCodes, log_errors, present
 from .query import Query
 
-__all__ = ["KaigoSchema", "build_schema", "schema_config"]
+__all__ = ["KaigoSchema", "ScopedSchema", "build_schema", "schema_config", "schema_for"]
 
 
 def schema_config() -> StrawberryConfig:
@@ -59,6 +65,33 @@ class KaigoSchema(strawberry.Schema):
         return self._present(super().execute_sync(*args, **kwargs))
 
 
-def build_schema() -> KaigoSchema:
-    """The schema of the read API (every field; the per-role variant comes with issue 3)."""
-    return KaigoSchema(query=Query)
+class ScopedSchema(KaigoSchema):
+    """The one schema as a set of duties sees it.
+
+    A field whose ``@requiresDuty`` directives ask for a duty the set lacks is dropped while the
+    schema is built, so for that role it does not exist: not in introspection, not in the SDL, and a
+    query selecting it fails validation. Types reachable only through dropped fields go with them.
+    ``duties=None`` is the full schema (the SDL the team reviews), never served to a request.
+    """
+
+    def __init__(self, duties: frozenset[str] | None, **kwargs: Any) -> None:
+        self.duties = duties  # read by get_fields during super().__init__
+        super().__init__(**kwargs)
+
+    def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
+        fields = super().get_fields(type_definition)
+        if self.duties is None:
+            return fields
+        duties = self.duties
+        return [f for f in fields if may_see(required_duties(f.directives), duties)]
+
+
+def build_schema(duties: frozenset[str] | None = None) -> KaigoSchema:
+    """A new schema: the full one, or the view of ``duties`` (use :func:`schema_for` to share them)."""
+    return ScopedSchema(duties, query=Query)
+
+
+@lru_cache(maxsize=64)
+def schema_for(duties: frozenset[str]) -> KaigoSchema:
+    """The view of a set of duties, built once per process and shared by every request holding it."""
+    return build_schema(duties)

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from policies.individual_number import IndividualNumber, InvalidIndividualNumber
-from schema.duties import NUMBER_USE, requires_duty
+from schema.duties import NUMBER_USE, READ_PERSONS, requires_duty
 from schema.errors import BadUserInput
 from schema.persons import Person, PersonConnection, PersonFilter
 from schema.viewer import Viewer
@@ -26,7 +26,9 @@ class Query:
     def viewer(self, info: Info) -> Viewer:
         return Viewer.of(info.context.principal)
 
-    @strawberry.field(description="A person by id; null if there is none.")
+    @strawberry.field(
+        description="A person by id; null if there is none.", directives=requires_duty(READ_PERSONS)
+    )
     async def person(self, info: Info, id: strawberry.ID) -> Person | None:
         return await info.context.loaders.person.load(parse_person_id(id))
 
@@ -34,7 +36,8 @@ class Query:
         description=(
             f"Persons in 氏名カナ order, {DEFAULT_PAGE_SIZE} per page by default, at most {MAX_PAGE_SIZE}; "
             "`after` takes the `endCursor` of the previous page."
-        )
+        ),
+        directives=requires_duty(READ_PERSONS),
     )
     async def persons(
         self,
@@ -51,7 +54,7 @@ class Query:
             "The person holding an individual number (12 digits), or null. A malformed number or a wrong "
             "check digit is BAD_USER_INPUT (reason FORMAT / CHECK_DIGIT); the value is never echoed."
         ),
-        directives=requires_duty(NUMBER_USE),
+        directives=requires_duty(READ_PERSONS, NUMBER_USE),
     )  # requires duty: number_use
     async def person_by_individual_number(self, info: Info, individual_number: str) -> Person | None:
         info.context.require(NUMBER_USE)  # before looking at the value at all

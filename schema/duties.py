@@ -1,32 +1,73 @@
-"""Markers for fields that need a duty (事務) beyond reading LTCI records.
+"""The ``@requiresDuty`` directive: a field exists only for principals holding the duty (事務).
 
-Each field that returns or takes an individual number (個人番号) is declared with
-``directives=requires_duty(NUMBER_USE)`` and a ``# requires duty: number_use`` comment.  Today
-``requires_duty`` returns no directive, so every role sees the field in the schema; the role-scoped
-schema (issue 3) makes it return the ``strawberry.schema_directive`` the per-role schema filters
-on, and every marked field picks it up without further edits.
+One declaration serves both ends: the printed SDL shows it, and the role-scoped schemas
+(resolvers/build.py) read it back from ``field.directives`` to drop the field — and every type
+reachable only through it — from a role's view. Duties are the ones policies/data/roles.toml
+declares; their GraphQL enum is generated from that file.
 
-Behind that, the resolvers check the duty again when the field runs (``resolvers.context.Context
-.require``: FORBIDDEN), so a schema built without the filtering still never returns a number to a
-principal without the duty.
-
-Marked fields (keep this list in step with ``grep -rn "requires duty: number_use" schema resolvers``):
-
-* ``Person.individualNumber``      — schema/persons.py
-* ``Query.personByIndividualNumber`` — resolvers/query.py
+Individual numbers (個人番号) are marked with ``requires_duty(NUMBER_USE)``:
+``Person.individualNumber`` (schema/persons.py) and ``Query.personByIndividualNumber``
+(resolvers/query.py); ``grep -rn "requires duty: number_use"`` lists them. Whole areas are marked
+with their read duty on the fields that lead into them.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import enum
+from collections.abc import Iterable
+from typing import Any, Final
 
-__all__ = ["NUMBER_USE", "requires_duty"]
+import strawberry
+from strawberry.schema_directive import Location
+
+from policies.roles import DUTY_NAMES, policy
+
+__all__ = [
+    "NUMBER_USE",
+    "READ_BENEFITS",
+    "READ_CERTIFICATIONS",
+    "READ_LEVIES",
+    "READ_PERSONS",
+    "READ_QUALIFICATIONS",
+    "DutyName",
+    "RequiresDuty",
+    "required_duties",
+    "requires_duty",
+]
 
 NUMBER_USE: Final = "number_use"
 """The duty of staff on number-use affairs (番号利用事務): the only ones who may see or search by a number."""
+READ_PERSONS: Final = "read_persons"
+READ_QUALIFICATIONS: Final = "read_qualifications"
+READ_CERTIFICATIONS: Final = "read_certifications"
+READ_BENEFITS: Final = "read_benefits"
+READ_LEVIES: Final = "read_levies"
+
+DutyName: Any = strawberry.enum(
+    enum.Enum("Duty", {name.upper(): name for name in sorted(DUTY_NAMES)}),  # type: ignore[misc]
+    description="Duties (事務) of policies/data/roles.toml",
+)
+for _value in DutyName.__strawberry_definition__.values:  # per-value descriptions from the data file
+    _value.description = f"{policy().duties[_value.value].ja} — {policy().duties[_value.value].en}"
 
 
-def requires_duty(duty: str) -> tuple[object, ...]:
-    """The schema directives that mark a field as needing ``duty`` (none yet: see the module docstring)."""
-    del duty
-    return ()
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION, Location.INPUT_FIELD_DEFINITION],
+    name="requiresDuty",
+    description="The field exists only for principals holding this duty (事務); for others it is absent.",
+)
+class RequiresDuty:
+    duty: DutyName
+
+
+def requires_duty(*duties: str) -> list[object]:
+    """The directives that make a field need every one of ``duties``."""
+    for duty in duties:
+        if duty not in DUTY_NAMES:
+            raise ValueError(f"unknown duty {duty!r} (see policies/data/roles.toml)")
+    return [RequiresDuty(duty=DutyName(duty)) for duty in duties]
+
+
+def required_duties(directives: Iterable[object]) -> frozenset[str]:
+    """The duties a field's directives require."""
+    return frozenset(d.duty.value for d in directives if isinstance(d, RequiresDuty))

@@ -15,7 +15,14 @@ import strawberry
 from .benefits import Benefits
 from .certifications import CarePlan, Certification
 from .context import GraphQLInfo
-from .duties import NUMBER_USE, requires_duty
+from .duties import (
+    NUMBER_USE,
+    READ_BENEFITS,
+    READ_CERTIFICATIONS,
+    READ_LEVIES,
+    READ_QUALIFICATIONS,
+    requires_duty,
+)
 from .enums import CareLevel, InsuredCategory, MoveReason, Relationship, ResidentStatus, Sex
 from .errors import BadUserInput
 from .levies import Levy
@@ -144,16 +151,23 @@ class Person:
     async def moves(self, info: GraphQLInfo) -> list[ResidentMove]:
         return await info.context.loaders.moves.load(self.pk)
 
-    @strawberry.field(description="資格 — the insured status (empty if never insured).")
+    @strawberry.field(
+        description="資格 — the insured status (empty if never insured).",
+        directives=requires_duty(READ_QUALIFICATIONS),
+    )
     async def qualifications(self, info: GraphQLInfo) -> list[Qualification]:
         return await info.context.loaders.qualifications.load(self.pk)
 
-    @strawberry.field(description="認定 — certification cases, latest application first.")
+    @strawberry.field(
+        description="認定 — certification cases, latest application first.",
+        directives=requires_duty(READ_CERTIFICATIONS),
+    )
     async def certifications(self, info: GraphQLInfo) -> list[Certification]:
         return await info.context.loaders.certifications.load(self.pk)
 
     @strawberry.field(
-        description="The decided, uncancelled certification valid on the request date (latest start wins)."
+        description="The decided, uncancelled certification valid on the request date (latest start wins).",
+        directives=requires_duty(READ_CERTIFICATIONS),
     )
     async def current_certification(self, info: GraphQLInfo) -> Certification | None:
         today = info.context.today
@@ -162,15 +176,21 @@ class Person:
             return None
         return max(valid, key=lambda c: (c.decision.valid_from if c.decision else dt.date.min, c.pk))
 
-    @strawberry.field(description="居宅サービス計画 — care-plan notifications, newest first.")
+    @strawberry.field(
+        description="居宅サービス計画 — care-plan notifications, newest first.",
+        directives=requires_duty(READ_CERTIFICATIONS),
+    )
     async def care_plans(self, info: GraphQLInfo) -> list[CarePlan]:
         return await info.context.loaders.care_plans.load(self.pk)
 
-    @strawberry.field(description="給付 — benefit records.")
+    @strawberry.field(description="給付 — benefit records.", directives=requires_duty(READ_BENEFITS))
     def benefits(self) -> Benefits:
         return Benefits(person_pk=self.pk)
 
-    @strawberry.field(description="賦課 — levies, newest fiscal year first; only `fiscalYear` if given.")
+    @strawberry.field(
+        description="賦課 — levies, newest fiscal year first; only `fiscalYear` if given.",
+        directives=requires_duty(READ_LEVIES),
+    )
     async def levies(self, info: GraphQLInfo, fiscal_year: int | None = None) -> list[Levy]:
         if fiscal_year is not None and not FISCAL_YEAR_RANGE[0] <= fiscal_year <= FISCAL_YEAR_RANGE[1]:
             raise BadUserInput(
@@ -198,12 +218,18 @@ class PersonFilter:
     )
     birth_date_from: dt.date | None = strawberry.field(default=None, description="Born on or after")
     birth_date_to: dt.date | None = strawberry.field(default=None, description="Born on or before")
-    insured_number: str | None = strawberry.field(default=None, description="被保険者番号, 10 digits")
+    insured_number: str | None = strawberry.field(
+        default=None, description="被保険者番号, 10 digits", directives=requires_duty(READ_QUALIFICATIONS)
+    )
     addressee_code: str | None = strawberry.field(default=None, description="宛名コード, 10-15 digits")
     care_level: CareLevel | None = strawberry.field(
-        default=None, description="Care level of the certification valid on the request date"
+        default=None,
+        description="Care level of the certification valid on the request date",
+        directives=requires_duty(READ_CERTIFICATIONS),
     )
-    insured_category: InsuredCategory | None = strawberry.field(default=None, description="被保険者区分")
+    insured_category: InsuredCategory | None = strawberry.field(
+        default=None, description="被保険者区分", directives=requires_duty(READ_QUALIFICATIONS)
+    )
 
 
 @strawberry.type
