@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
 import os
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .logs import log_config
 from .settings import Settings, asyncpg_url
 
 log = logging.getLogger("kaigo")
@@ -154,7 +156,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             workers=settings.workers if settings.workers > 1 else None,
-            log_level="info",
+            log_config=log_config(),
             proxy_headers=False,
         )
 
@@ -211,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(log_config())
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
     try:

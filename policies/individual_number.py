@@ -25,6 +25,7 @@ import re
 from typing import Any, Final, Literal, NoReturn, final
 
 __all__ = [
+    "mask_valid_numbers",
     "FIELD",
     "MASK",
     "IndividualNumber",
@@ -257,3 +258,10 @@ def contains_valid_number(text: str) -> bool:
     if not isinstance(text, str):
         raise TypeError(f"expected str, got {type(text).__name__}")
     return any(_problem(m.group()) is None for m in _RUN_OF_12.finditer(text))
+
+
+def mask_valid_numbers(text: str, mask: str = MASK) -> str:
+    """``text`` with every valid individual number (as :func:`find_valid_numbers` finds them) masked."""
+    if not _RUN_OF_12.search(text):
+        return text
+    return _RUN_OF_12.sub(lambda m: mask if _problem(m.group()) is None else m.group(), text)

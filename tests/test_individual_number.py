@@ -429,3 +429,11 @@ def test_a_completed_number_is_found_between_non_digits(base: str, filler: str) 
     number = complete(base)
     assert find_valid_numbers(filler + number + filler) == [number]
     assert contains_valid_number(filler + number + filler)
+
+
+def test_mask_valid_numbers() -> None:
+    from policies.individual_number import mask_valid_numbers
+
+    assert mask_valid_numbers("a 123456789018 b 123456789019 c") == "a ************ b 123456789019 c"
+    assert mask_valid_numbers("1234567890181") == "1234567890181"  # part of a longer run
+    assert mask_valid_numbers("no digits") == "no digits"
