@@ -43,6 +43,7 @@ def test_the_access_log_keeps_its_fields() -> None:
     handler.addFilter(MaskIndividualNumbers())
     handler.setFormatter(AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s', use_colors=False))
     logger = logging.getLogger("uvicorn.access.test")
+    logger.setLevel(logging.INFO)
     logger.propagate = False
     logger.addHandler(handler)
     logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", f"/graphql?n={NUMBER}", "1.1", 200)

@@ -13,10 +13,12 @@ Individual numbers only ever leave this package encrypted; the progress callback
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import text
@@ -89,18 +91,30 @@ async def seed_city(
             await _truncate(conn)
             say("truncated the data tables")
         await conn.execute(text("SET LOCAL synchronous_commit = off"))
+        await conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        restore = await _drop_foreign_keys(conn)
         raw = (await conn.get_raw_connection()).driver_connection
         assert raw is not None
-        for batch in generator.batches(HOUSEHOLDS_PER_BATCH):
-            for name in TABLES:
-                rows = batch[name]
-                if rows:
-                    await raw.copy_records_to_table(name, records=rows, columns=COLUMNS[name])
-                    counts[name] += len(rows)
-            say(
-                f"households {generator.household_index}, insured {generator.insured_made}/{insured}, "
-                f"persons {counts['persons']}, rows {sum(counts.values())}"
-            )
+        # Generate the next batch in a worker thread while the server digests the current one.
+        batches = generator.batches(HOUSEHOLDS_PER_BATCH)
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kaigo-seed") as worker:
+            pending = loop.run_in_executor(worker, next, batches, None)
+            try:
+                while (batch := await pending) is not None:
+                    pending = loop.run_in_executor(worker, next, batches, None)
+                    for name in TABLES:
+                        rows = batch[name]
+                        if rows:
+                            await raw.copy_records_to_table(name, records=rows, columns=COLUMNS[name])
+                            counts[name] += len(rows)
+                    say(f"persons {counts['persons']}, insured {counts['qualifications']}/{insured}, "
+                        f"rows {sum(counts.values())}")
+            finally:
+                await asyncio.gather(pending, return_exceptions=True)
+        say(f"checking {len(restore)} foreign keys")
+        for statement in restore:
+            await conn.execute(text(statement))
         for name in TABLES:
             await conn.execute(
                 text(
@@ -147,3 +161,28 @@ async def _truncate(conn: AsyncConnection) -> None:
     code_tables = {t.name for t in CODE_TABLES.values()}
     names = sorted(t.name for t in Base.metadata.sorted_tables if t.name not in code_tables)
     await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY"))
+
+
+async def _drop_foreign_keys(conn: AsyncConnection) -> list[str]:
+    """Drop the foreign keys of the seeded tables; return the statements that put them back.
+
+    Checking a foreign key row by row (a trigger per row and key) is what makes a bulk load slow;
+    re-adding the constraint at the end validates all rows in one join.  Both happen inside the seed's
+    transaction, so other sessions never see the tables without their keys.
+    """
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+                "FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
+                "WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace "
+                "AND t.relname = ANY(:tables) ORDER BY 1, 2"
+            ),
+            {"tables": list(TABLES)},
+        )
+    ).all()
+    restore = []
+    for table_name, constraint, definition in rows:
+        await conn.execute(text(f'ALTER TABLE {table_name} DROP CONSTRAINT "{constraint}"'))
+        restore.append(f'ALTER TABLE {table_name} ADD CONSTRAINT "{constraint}" {definition}')
+    return restore

@@ -15,6 +15,7 @@ from bisect import bisect
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import cache
 from itertools import accumulate
 from typing import Any, TypeVar
 
@@ -51,6 +52,7 @@ BASE_PREMIUM = 72_000
 """基準額: the annual premium of income stage 5 (multiplier 1.0), in yen."""
 
 
+@cache
 def annual_premium(stage: str) -> int:
     """Annual premium of ``stage``: base × multiplier from codes.toml, 100円未満切り捨て."""
     multiplier = Decimal(str(table("income_stage").by_code(stage).extra["multiplier"]))
