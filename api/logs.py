@@ -23,7 +23,7 @@ class MaskIndividualNumbers(logging.Filter):
         if contains_valid_number(message):
             if record.name.startswith("uvicorn.access") and isinstance(record.args, tuple):
                 # the access formatter reads its fields from args: mask them one by one
-                record.args = tuple(mask_valid_numbers(str(a)) for a in record.args)
+                record.args = tuple(mask_valid_numbers(a) if isinstance(a, str) else a for a in record.args)
             else:
                 record.msg, record.args = mask_valid_numbers(message), None
         if record.exc_info:
