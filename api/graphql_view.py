@@ -51,7 +51,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
         self.vault = vault
         self.authenticator = authenticator
 
-    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:  # type: ignore[override]
+    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if isinstance(request, Request) and self._is_ide_page(request):
             return await super().run(request)  # the GraphiQL page itself holds no data
         try:
@@ -70,7 +70,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {"request": request, "response": response}
 
-    async def execute_operation(  # type: ignore[override]
+    async def execute_operation(
         self,
         request: Request,
         request_adapter: Any,
@@ -87,7 +87,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
             request, request_adapter, sub_response, context, root_value, request_data
         )
 
-    async def execute_single(  # type: ignore[override]
+    async def execute_single(
         self,
         request: Request,
         request_adapter: Any,

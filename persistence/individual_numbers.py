@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policies.individual_number import FIELD, IndividualNumber
@@ -10,7 +10,7 @@ from policies.individual_number import FIELD, IndividualNumber
 from .crypto import NumberVault
 from .models import Person
 
-PERSONS = Person.__table__
+PERSONS: Table = Person.__table__  # type: ignore[assignment]
 
 
 class UnknownPerson(LookupError):

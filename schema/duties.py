@@ -43,10 +43,8 @@ READ_CERTIFICATIONS: Final = "read_certifications"
 READ_BENEFITS: Final = "read_benefits"
 READ_LEVIES: Final = "read_levies"
 
-DutyName: Any = strawberry.enum(
-    enum.Enum("Duty", {name.upper(): name for name in sorted(DUTY_NAMES)}),  # type: ignore[misc]
-    description="Duties (事務) of policies/data/roles.toml",
-)
+_DUTY_ENUM: Any = enum.Enum("Duty", {name.upper(): name for name in sorted(DUTY_NAMES)})  # type: ignore[misc]
+DutyName: Any = strawberry.enum(_DUTY_ENUM, description="Duties (事務) of policies/data/roles.toml")
 for _value in DutyName.__strawberry_definition__.values:  # per-value descriptions from the data file
     _value.description = f"{policy().duties[_value.value].ja} — {policy().duties[_value.value].en}"
 
