@@ -24,6 +24,11 @@ from resolvers import build_context, schema_for
 from .auth import AuthenticationError, unauthenticated_response
 
 
+class _RollBack(Exception):
+    def __init__(self, result: ExecutionResult) -> None:
+        self.result = result
+
+
 class Authenticator(Protocol):
     async def authenticate(self, headers: Headers) -> Principal: ...
     async def prime(self) -> None: ...
@@ -102,7 +107,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
         try:
             async with self.database.session() as session:
                 ctx = build_context(principal=principal, db=SerialSession(session), vault=self.vault)
-                return await schema.execute(
+                result = await schema.execute(
                     request_data.query,
                     root_value=root_value,
                     variable_values=request_data.variables,
@@ -111,6 +116,14 @@ class KaigoGraphQL(GraphQL[Any, None]):
                     allowed_operation_types=allowed,
                     operation_extensions=request_data.extensions,
                 )
+                if result.errors and ctx.operation_type is OperationType.MUTATION:
+                    raise _RollBack(result)  # leaves the `async with`, which rolls back
+                return result
+        except _RollBack as failed:
+            # Nothing of a failed mutation is committed, so no data of it is reported either.
+            return ExecutionResult(
+                data=None, errors=failed.result.errors, extensions=failed.result.extensions
+            )
         except InvalidOperationTypeError as e:
             raise HTTPException(405, e.as_http_error_reason(request_adapter.method)) from e
         except CannotGetOperationTypeError as e:

@@ -51,7 +51,11 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
             },
         },
         "handlers": {
-            "default": {"class": "logging.StreamHandler", "formatter": "default", "filters": ["mask_numbers"]},
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "filters": ["mask_numbers"],
+            },
             "access": {
                 "class": "logging.StreamHandler",
                 "formatter": "access",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
 import strawberry
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.base import StrawberryObjectDefinition
@@ -24,6 +25,17 @@ __all__ = ["KaigoSchema", "ScopedSchema", "build_schema", "schema_config", "sche
 def schema_config() -> StrawberryConfig:
     # No "Did you mean …?": a suggestion would name fields a role cannot see.
     return StrawberryConfig(auto_camel_case=True, disable_field_suggestions=True)
+
+
+class OperationKind(SchemaExtension):
+    """Tells the context whether the operation is a mutation, once the document is parsed: the HTTP
+    layer rolls a failed mutation back as a whole (nothing half-written is committed)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if hasattr(context, "operation_type"):
+            context.operation_type = self.execution_context.operation_type
+        yield
 
 
 class KaigoSchema(strawberry.Schema):
@@ -44,7 +56,7 @@ class KaigoSchema(strawberry.Schema):
     ) -> None:
         super().__init__(
             query=query,
-            extensions=[ErrorCodes, *extensions],
+            extensions=[ErrorCodes, OperationKind, *extensions],
             config=config if config is not None else schema_config(),
             **kwargs,
         )

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from strawberry.types.graphql import OperationType
+
 from persistence.crypto import NumberVault
 from persistence.db import SerialSession
 from policies.principals import Principal
@@ -40,6 +42,7 @@ class Context:
     today: dt.date
     request: Any = field(default=None, repr=False)
     response: Any = field(default=None, repr=False)
+    operation_type: OperationType | None = None  # set by resolvers.build.OperationKind once parsed
 
     def __repr__(self) -> str:
         return f"Context(subject={self.principal.subject!r}, today={self.today.isoformat()})"
