@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -28,14 +28,19 @@ FULL_CITY_INSURED = 130_000
 
 async def city_figures(conn: AsyncConnection, today: date) -> dict[str, Any]:
     """Shares and counts of the seeded city as of ``today`` (see :data:`TARGETS`)."""
-    born_65 = add_years(today, -65)  # born on or before this day: 65 on ``today`` (the eve counts)
-    params = {"today": today, "born65": born_65, "cy": certificate_year_of(today), "fy": fiscal_year_of(today)}
+    born_65 = add_years(today + timedelta(days=1), -65)  # born on or before: 65 on ``today`` (eve counts)
+    params = {
+        "today": today,
+        "born65": born_65,
+        "cy": certificate_year_of(today),
+        "fy": fiscal_year_of(today),
+    }
 
     async def one(sql: str) -> Any:
         return (await conn.execute(text(sql), params)).scalar_one()
 
     persons = await one("SELECT count(*) FROM persons")
-    aged = await one("SELECT count(*) FROM persons WHERE birth_date <= CAST(:born65 AS date) + 1")
+    aged = await one("SELECT count(*) FROM persons WHERE birth_date <= :born65")
     insured = await one("SELECT count(*) FROM qualifications")
     first = await one("SELECT count(*) FROM qualifications WHERE category = '1'")
     active_first = await one("SELECT count(*) FROM qualifications WHERE category = '1' AND lost_on IS NULL")
@@ -48,7 +53,9 @@ async def city_figures(conn: AsyncConnection, today: date) -> dict[str, Any]:
         f"SELECT count(DISTINCT x.person_id) FROM ({certified_sql}) x "
         "JOIN qualifications q ON q.person_id = x.person_id WHERE q.category = '1'"
     )
-    rows = (await conn.execute(text(f"SELECT care_level, count(*) FROM ({certified_sql}) x GROUP BY 1"), params)).all()
+    rows = (
+        await conn.execute(text(f"SELECT care_level, count(*) FROM ({certified_sql}) x GROUP BY 1"), params)
+    ).all()
     certified_total = sum(n for _, n in rows) or 1
     levels = {lvl: n / certified_total for lvl, n in sorted(rows)}
     copay = (
@@ -66,9 +73,10 @@ async def city_figures(conn: AsyncConnection, today: date) -> dict[str, Any]:
     pension = await one("SELECT count(*) FROM levies WHERE fiscal_year = :fy AND collection_method = '1'")
     direct_persons = await one("SELECT count(DISTINCT person_id) FROM levies WHERE collection_method = '2'")
     arrears_persons = await one(
+        "WITH paid AS (SELECT installment_id, sum(amount) AS amount FROM levy_receipts GROUP BY 1) "
         "SELECT count(DISTINCT l.person_id) FROM levy_installments i JOIN levies l ON l.id = i.levy_id "
-        "WHERE i.collection_method = '2' AND i.due_on < :today AND i.amount > "
-        "coalesce((SELECT sum(amount) FROM levy_receipts r WHERE r.installment_id = i.id), 0)"
+        "LEFT JOIN paid p ON p.installment_id = i.id "
+        "WHERE i.collection_method = '2' AND i.due_on < :today AND i.amount > coalesce(p.amount, 0)"
     )
     foreign = await one("SELECT count(*) FROM persons WHERE nationality IS NOT NULL")
     protected = await one("SELECT count(*) FROM persons WHERE no_automatic_response")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from bisect import bisect
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from functools import cache
 from itertools import accumulate
@@ -29,7 +29,6 @@ from .dates import (
     add_days,
     add_months,
     add_years,
-    age_on,
     certificate_year_of,
     first_of_month,
     fiscal_year_of,
@@ -44,6 +43,7 @@ Row = tuple[Any, ...]
 Batch = dict[str, list[Row]]
 
 JST = timezone(timedelta(hours=9))
+NINE_AM_JST = time(9, tzinfo=JST)  # created_at of seeded rows: 9:00 on the day of the first record
 LTCI_START = date(2000, 4, 1)  # 介護保険法 施行日
 FOREIGN_REGISTER_START = date(2012, 7, 9)  # foreign residents entered the resident register
 
@@ -61,7 +61,7 @@ def annual_premium(stage: str) -> int:
 
 STAGE_CODES = tuple(f"{i:02d}" for i in range(1, 14))
 STAGE_WEIGHTS = (20, 9, 8, 12, 12, 14, 12, 6, 3, 1.5, 0.8, 0.5, 1.2)  # share of first-category, %
-PENSION_DEDUCTION_RATE = 0.935  # before the new-65 / mid-year acquirers that must pay directly
+PENSION_DEDUCTION_RATE = 0.92  # before the new-65 / mid-year acquirers that must pay directly
 PENSION_PAYERS = (("001", 85), ("002", 4), ("003", 8), ("004", 3))
 PENSION_MONTHS = (4, 6, 8, 10, 12, 2)  # 特別徴収: provisional Apr/Jun/Aug, final Oct/Dec/Feb (15th)
 DIRECT_MONTHS = (7, 8, 9, 10, 11, 12, 1, 2, 3)  # 普通徴収: 9 installments Jul – Mar, due at month end
@@ -75,7 +75,7 @@ REMINDER_AFTER_DAYS = 20
 AGE_BANDS = ((65, 69), (70, 74), (75, 79), (80, 84), (85, 89), (90, 94), (95, 99), (100, 105))
 AGE_BAND_WEIGHTS = (7.4, 9.0, 7.0, 5.6, 3.8, 1.9, 0.55, 0.09)
 FEMALE_SHARE = (0.51, 0.53, 0.55, 0.59, 0.65, 0.74, 0.82, 0.88)
-CERTIFIED_RATE = (0.035, 0.065, 0.125, 0.26, 0.48, 0.72, 0.88, 0.95)
+CERTIFIED_RATE = (0.04, 0.075, 0.14, 0.29, 0.53, 0.78, 0.9, 0.95)
 MORTALITY = (0.01, 0.016, 0.028, 0.05, 0.09, 0.17, 0.3, 0.45)  # per year; deaths of the last year
 MOVE_OUT_RATE = 0.006
 DOMICILE_EXCEPTION_RATE = 0.004
@@ -104,26 +104,54 @@ FACILITY_DAY_UNITS = {
 }
 # Yen per 100 units (地域区分単価 × 100) by service type.
 UNIT_PRICE = {
-    "11": 1021, "13": 1021, "43": 1021, "A2": 1021, "15": 1014, "16": 1017, "21": 1017, "32": 1014,
-    "A6": 1014, "51": 1014, "52": 1014, "17": 1000,
+    "11": 1021,
+    "13": 1021,
+    "43": 1021,
+    "A2": 1021,
+    "15": 1014,
+    "16": 1017,
+    "21": 1017,
+    "32": 1014,
+    "A6": 1014,
+    "51": 1014,
+    "52": 1014,
+    "17": 1000,
 }
 SERVICE_WEIGHT = {"11": 3, "13": 2, "15": 4, "16": 3, "21": 2, "17": 0}
 INCOME_CLASS_CAP = {c.code: int(c.extra["cap"]) for c in table("income_class").values}
 
 APPLICATION_REASONS_NEW = (
-    "転倒による骨折のため", "認知症の症状が進んだため", "脳梗塞の後遺症のため", "退院に向けてサービス利用を希望",
-    "歩行が不安定になったため", "家族の介護負担が大きくなったため", "心疾患による体力低下のため",
+    "転倒による骨折のため",
+    "認知症の症状が進んだため",
+    "脳梗塞の後遺症のため",
+    "退院に向けてサービス利用を希望",
+    "歩行が不安定になったため",
+    "家族の介護負担が大きくなったため",
+    "心疾患による体力低下のため",
 )
 SPECIFIED_DISEASES = (
-    "脳血管疾患", "初老期における認知症", "末期がん", "パーキンソン病関連疾患", "関節リウマチ",
-    "糖尿病性神経障害", "脊柱管狭窄症", "慢性閉塞性肺疾患",
+    "脳血管疾患",
+    "初老期における認知症",
+    "末期がん",
+    "パーキンソン病関連疾患",
+    "関節リウマチ",
+    "糖尿病性神経障害",
+    "脊柱管狭窄症",
+    "慢性閉塞性肺疾患",
 )
 SURVEY_NOTES = (
-    "日中独居。", "認知症の症状あり、見守りが必要。", "屋内は伝い歩き。", "入浴は一部介助。", "夜間の排泄に介助を要する。",
-    "服薬管理は家族が行っている。", "車いすを使用。", "物忘れが目立つ。",
+    "日中独居。",
+    "認知症の症状あり、見守りが必要。",
+    "屋内は伝い歩き。",
+    "入浴は一部介助。",
+    "夜間の排泄に介助を要する。",
+    "服薬管理は家族が行っている。",
+    "車いすを使用。",
+    "物忘れが目立つ。",
 )
 COMMITTEE_OPINIONS = (
-    "状態が安定しているため有効期間を延長する。", "認知症による介護の手間を考慮した。",
+    "状態が安定しているため有効期間を延長する。",
+    "認知症による介護の手間を考慮した。",
     "状態の変化が見込まれるため有効期間を短縮する。",
 )
 
@@ -180,7 +208,6 @@ class _Bijection:
 
 
 _M64 = (1 << 64) - 1
-_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I/O, no digits: a 符号 never looks like a number
 
 
 def _mix64(x: int, key: int) -> int:
@@ -194,59 +221,107 @@ def _mix64(x: int, key: int) -> int:
     return x
 
 
-def _letters(x: int, width: int = 14) -> str:
-    out = []
-    for _ in range(width):
-        x, d = divmod(x, len(_LETTERS))
-        out.append(_LETTERS[d])
-    return "".join(out)
+_HEX_TO_LETTERS = str.maketrans("0123456789abcdef", "GHJKLMNPQRABCDEF")
+
+
+def _letters(x: int) -> str:
+    """16 capital letters spelling the 64-bit ``x`` (hex digits mapped to letters: still a bijection)."""
+    return f"{x:016x}".translate(_HEX_TO_LETTERS)
 
 
 class _Member:
+    """One person of a household while it is generated."""
+
     __slots__ = (
-        "acquired_on_tmp", "age", "alias", "alias_kana", "birth", "category", "death", "domicile_on", "exempt_on",
-        "first_event", "gone_on", "kana", "moved_out", "name", "old_gen", "pid", "rel", "resident_since",
-        "sex", "status",
-    )
+        "acquired_on_tmp", "age", "alias", "alias_kana", "birth", "category", "death", "domicile_on",
+        "exempt_on", "first_event", "gone_on", "kana", "moved_out", "name", "old_gen", "pid", "rel",
+        "resident_since", "sex", "status",
+    )  # fmt: skip
+    acquired_on_tmp: date
+    age: int
+    alias: str | None
+    alias_kana: str | None
+    birth: date
+    category: str | None
+    death: date | None
+    domicile_on: date | None
+    exempt_on: date | None
+    first_event: date
+    gone_on: date | None
+    kana: str
+    moved_out: date | None
+    name: str
+    old_gen: bool
+    pid: int
+    rel: str
+    resident_since: date
+    sex: str
+    status: str
 
     def __init__(self, age: int, sex: str, rel: str, category: str | None) -> None:
         self.age, self.sex, self.rel, self.category = age, sex, rel, category
-        self.death: date | None = None
-        self.moved_out: date | None = None
-        self.domicile_on: date | None = None
-        self.exempt_on: date | None = None
-        self.gone_on: date | None = None
-        self.alias: str | None = None
-        self.alias_kana: str | None = None
+        self.death = self.moved_out = self.domicile_on = self.exempt_on = self.gone_on = None
+        self.alias = self.alias_kana = None
 
 
 class _Household:
+    """Where and since when a household lives, and who is in it."""
+
     __slots__ = (
         "address", "address_code", "building", "code", "foreign", "members", "move_within", "phone",
         "postal", "since", "surname", "town",
-    )
+    )  # fmt: skip
+    address: str
+    address_code: str
+    building: str | None
+    code: str
+    foreign: str | None
+    members: list[_Member]
+    move_within: tuple[date, str, str] | None
+    phone: str | None
+    postal: str
+    since: date | None
+    surname: tuple[str, str]
+    town: P.Town
 
 
 class _Cert:
     """A certification case while it is being built (becomes a ``certifications`` row)."""
 
-    __slots__ = ("app_type", "applied", "cancelled", "decided", "fields", "level", "notified", "valid_from",
-                 "valid_to")
+    __slots__ = (
+        "app_type", "applied", "cancelled", "decided", "fields", "level", "notified", "valid_from", "valid_to",
+    )  # fmt: skip
+    app_type: str
+    applied: date
+    cancelled: date | None
+    decided: date | None
+    fields: dict[str, Any]
+    level: str | None
+    notified: date | None
+    valid_from: date | None
+    valid_to: date | None
 
-    def __init__(self) -> None:
-        self.fields: dict[str, Any] = {}
-        self.level: str | None = None
-        self.decided: date | None = None
-        self.notified: date | None = None
-        self.valid_from: date | None = None
-        self.valid_to: date | None = None
-        self.cancelled: date | None = None
+    def __init__(self, applied: date, app_type: str) -> None:
+        self.applied, self.app_type = applied, app_type
+        self.fields = {}
+        self.level = self.decided = self.notified = self.valid_from = self.valid_to = self.cancelled = None
 
 
 FEATURES = (
-    "foreign_alias", "protected", "arrears_restricted", "facility_low_income", "domicile_exception",
-    "deceased_certified", "second_category", "open_application", "community_eligible",
-    "not_applicable", "moved_out", "exempt", "boundary_layer", "foreign_latin",
+    "foreign_alias",
+    "protected",
+    "arrears_restricted",
+    "facility_low_income",
+    "domicile_exception",
+    "deceased_certified",
+    "second_category",
+    "open_application",
+    "community_eligible",
+    "not_applicable",
+    "moved_out",
+    "exempt",
+    "boundary_layer",
+    "foreign_latin",
 )
 """Traits forced on the first households, so that even a tiny city shows every kind of record."""
 
@@ -265,6 +340,7 @@ class CityGenerator:
         self.household_index = 0
         self.next_id = dict.fromkeys(COLUMNS, 1)
         self.batch: Batch = {t: [] for t in COLUMNS}
+        self._batch_dates: dict[tuple[date, str], tuple[str, date, date | None]] = {}
         r = self._rng("pools", 0)
         self._numbers = _Bijection(r, 10**11, (2, 5))
         self._addressees = _Bijection(r, 9 * 10**9, (2, 3, 5))
@@ -308,7 +384,9 @@ class CityGenerator:
         self.support_centers: list[tuple[str, str, str, str, str]] = []
         for k, stem in enumerate(P.SUPPORT_CENTERS):
             postal, addr, phone = city_address()
-            self.support_centers.append((f"3374{k + 1:06d}", f"{stem}地域包括支援センター", postal, addr, phone))
+            self.support_centers.append(
+                (f"3374{k + 1:06d}", f"{stem}地域包括支援センター", postal, addr, phone)
+            )
         self.facilities: dict[str, list[tuple[str, str]]] = {"51": [], "52": []}
         for k, stem in enumerate(P.FACILITY_STEMS):
             self.facilities["51"].append((f"3373{k + 1:06d}", f"特別養護老人ホーム{stem}"))
@@ -352,7 +430,9 @@ class CityGenerator:
         self.claim_months: list[tuple[date, date, date, date, int]] = []
         for k in range(12, 0, -1):
             m = add_months(this_month, -k)
-            self.claim_months.append((m, month_end(m), m.replace(day=15), add_months(m, 1), certificate_year_of(m)))
+            self.claim_months.append(
+                (m, month_end(m), m.replace(day=15), add_months(m, 1), certificate_year_of(m))
+            )
         self.schedules: dict[tuple[int, str], list[tuple[int, date]]] = {}
         for fy in (self.fy_prev, self.fy_cur):
             self.schedules[(fy, "1")] = [
@@ -361,6 +441,23 @@ class CityGenerator:
             self.schedules[(fy, "2")] = [
                 (i + 1, month_end(date(fy if m >= 4 else fy + 1, m, 1))) for i, m in enumerate(DIRECT_MONTHS)
             ]
+
+    def _receipt_batch(self, due: date, method: str) -> tuple[str, date, date | None]:
+        """Receipt kind, received and reconciled dates of a pension deduction or account transfer."""
+        T = self.T
+        if method == "1":  # the pension payer remits by the 10th of the next month
+            received = date(due.year + (due.month == 12), due.month % 12 + 1, 10)
+            kind = "1"
+        else:
+            received = due + timedelta(days=2)
+            kind = "2"
+        received = min(received, T)
+        reconciled = received + timedelta(days=2)
+        return kind, received, reconciled if reconciled <= T else None
+
+    def _told(self, on: date, days: int) -> date:
+        """The day a change was notified: ``days`` after it happened, but never after today."""
+        return min(self.T, on + timedelta(days=days))
 
     # -- driving ---------------------------------------------------------------------------------------
 
@@ -408,8 +505,15 @@ class CityGenerator:
                 members.append(_Member(max(0, age - r.between(24, 36)), r.pick("12"), "03", None))
         else:
             age, band = self._age_65plus(r)
-            if feature in ("facility_low_income", "deceased_certified", "arrears_restricted", "domicile_exception"):
+            if feature in (
+                "facility_low_income",
+                "deceased_certified",
+                "arrears_restricted",
+                "domicile_exception",
+            ):
                 age, band = r.between(82, 92), 4
+            elif feature is not None:
+                age = max(age, 72)  # old enough for every event of the feature to follow the acquisition
             sex = "2" if r.chance(FEMALE_SHARE[band]) else "1"
             anchor = _Member(age, sex, "01", "1")
             members = [anchor]
@@ -435,7 +539,12 @@ class CityGenerator:
                 members.insert(0, head)
                 members.append(self._spouse_of(r, head, "02"))
                 if age < 88 and r.chance(0.4):
-                    other = _Member(min(105, max(60, age + r.between(-3, 4))), "1" if anchor.sex == "2" else "2", "04", None)
+                    other = _Member(
+                        min(105, max(60, age + r.between(-3, 4))),
+                        "1" if anchor.sex == "2" else "2",
+                        "04",
+                        None,
+                    )
                     members.append(other)
                 for _ in range(r.between(0, 2)):
                     members.append(_Member(max(0, head_age - r.between(25, 35)), r.pick("12"), "05", None))
@@ -444,7 +553,9 @@ class CityGenerator:
                 members.insert(0, anchor)
             else:
                 if r.chance(0.7):
-                    members.append(_Member(min(105, max(55, age + r.between(-6, 6))), r.pick("12"), "07", None))
+                    members.append(
+                        _Member(min(105, max(55, age + r.between(-6, 6))), r.pick("12"), "07", None)
+                    )
                 else:
                     members.append(_Member(r.between(50, 80), r.pick("12"), "08", None))
         members = members[:5]
@@ -498,7 +609,9 @@ class CityGenerator:
         u = r.random()
         if u < 0.2:
             floor = r.between(1, 8)
-            hh.building = f"{r.pick(P.BUILDING_STEMS)}{r.pick(P.BUILDING_NAMES)} {floor}{r.between(1, 12):02d}号室"
+            hh.building = (
+                f"{r.pick(P.BUILDING_STEMS)}{r.pick(P.BUILDING_NAMES)} {floor}{r.between(1, 12):02d}号室"
+            )
         elif u < 0.25:
             hh.building = f"{r.pick(P.PUBLIC_HOUSING)}{r.pick(P.BUILDING_NAMES)}住宅{r.between(1, 12)}棟{r.between(1, 5)}{r.between(1, 10):02d}号"
         else:
@@ -509,7 +622,9 @@ class CityGenerator:
         elif feature == "foreign_latin":
             hh.foreign = "PH"
         elif feature is None and r.chance(FOREIGN_HOUSEHOLD_RATE):
-            hh.foreign = ("KR", "KR", "KR", "CN", "CN", "TW", "PH", "PH", "BR", "VN", "US", "PE")[r.between(0, 11)]
+            hh.foreign = ("KR", "KR", "KR", "CN", "CN", "TW", "PH", "PH", "BR", "VN", "US", "PE")[
+                r.between(0, 11)
+            ]
         else:
             hh.foreign = None
         hh.surname = r.pick(SURNAME_POOL)
@@ -567,13 +682,13 @@ class CityGenerator:
                 sur = r.pick(N.CHINESE_SURNAMES)
                 given = r.pick(N.CHINESE_GIVEN_MALE if male else N.CHINESE_GIVEN_FEMALE)
             m.name, m.kana = f"{sur[0]}　{given[0]}", f"{sur[1]}　{given[1]}"
-            if r.chance(0.75 if nat == "KR" else 0.3) or hh.members[0] is m and nat == "KR":
+            if r.chance(0.75 if nat == "KR" else 0.3) or (hh.members[0] is m and nat == "KR"):
                 alias_given = self._given(r, male, m.old_gen)
                 m.alias = f"{hh.surname[0]}　{alias_given[0]}"
                 m.alias_kana = f"{hh.surname[1]}　{alias_given[1]}"
         elif nat is not None:
             surs, males, females = N.LATIN_NAMES[nat]
-            sur = r.pick(surs)
+            sur = surs[int(hh.code) % len(surs)]  # one family name per household
             given = r.pick(males if male else females)
             m.name, m.kana = f"{sur[0]} {given[0]}", f"{sur[1]}　{given[1]}"
         else:
@@ -604,17 +719,28 @@ class CityGenerator:
             elif feature == "moved_out" or (feature is None and u < MORTALITY[band] + MOVE_OUT_RATE):
                 m.moved_out = T - timedelta(days=r.between(1, 365))
             elif feature == "domicile_exception" or (
-                feature is None and u < MORTALITY[band] + MOVE_OUT_RATE + DOMICILE_EXCEPTION_RATE and m.category == "1"
+                feature is None
+                and u < MORTALITY[band] + MOVE_OUT_RATE + DOMICILE_EXCEPTION_RATE
+                and m.category == "1"
             ):
                 m.domicile_on = T - timedelta(days=r.between(60, 1500))
             elif feature == "exempt" or (
-                feature is None and u < MORTALITY[band] + MOVE_OUT_RATE + DOMICILE_EXCEPTION_RATE + EXEMPT_RATE
+                feature is None
+                and u < MORTALITY[band] + MOVE_OUT_RATE + DOMICILE_EXCEPTION_RATE + EXEMPT_RATE
             ):
                 m.exempt_on = T - timedelta(days=r.between(30, 1000))
         # Resident moves: the first registration, a move within the city, then leaving.
         moves: list[Row] = []
-        if foreign and (hh.since is None or hh.since <= FOREIGN_REGISTER_START):
-            first = (max(m.birth, FOREIGN_REGISTER_START), None, "08", "2", None, None)
+        # (date, previous postal code, reason, status after, previous address, previous building)
+        first: tuple[date, str | None, str, str, str | None, str | None]
+        prev_postal: str | None
+        if (
+            foreign
+            and m.birth < FOREIGN_REGISTER_START
+            and (hh.since is None or hh.since <= FOREIGN_REGISTER_START)
+        ):
+            # Living here before foreign residents entered the resident register (2012-07-09).
+            first = (FOREIGN_REGISTER_START, None, "08", "2", None, None)
             m.resident_since = max(m.birth, hh.since or m.birth)
         elif hh.since is not None and m.birth < hh.since:
             prev_postal, prev_addr = self._other_address(r)
@@ -635,20 +761,43 @@ class CityGenerator:
         status = first[3]
         moves.append(
             (
-                self._take("resident_moves"), pid, first[0], add_days(first[0], r.between(0, 13)), first[2], status,
-                first[1], first[4], None, None, None, None,
+                self._take("resident_moves"),
+                pid,
+                first[0],
+                self._told(first[0], r.between(0, 13)),
+                first[2],
+                status,
+                first[1],
+                first[4],
+                None,
+                None,
+                None,
+                None,
             )
         )
         if hh.move_within is not None and hh.move_within[0] > first[0]:
             on, prev_postal, prev_addr = hh.move_within
             moves.append(
-                (self._take("resident_moves"), pid, on, add_days(on, r.between(0, 13)), "03", status,
-                 prev_postal, prev_addr, None, None, None, None)
+                (
+                    self._take("resident_moves"),
+                    pid,
+                    on,
+                    self._told(on, r.between(0, 13)),
+                    "03",
+                    status,
+                    prev_postal,
+                    prev_addr,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
             )
         if m.category is not None:
             # The qualification must start before the person leaves: keep the exit after acquisition.
             self._acquisition(m)
-        leave = None
+        # (date, reason, status after, next postal code, next address, next building)
+        leave: tuple[date, str, str, str | None, str | None, str | None] | None = None
         if m.death is not None:
             if m.death <= m.acquired_on_tmp or m.death <= moves[-1][2]:
                 m.death = None
@@ -671,8 +820,20 @@ class CityGenerator:
         if leave is not None:
             status = leave[2]
             moves.append(
-                (self._take("resident_moves"), pid, leave[0], add_days(leave[0], r.between(0, 7)), leave[1], status,
-                 None, None, None, leave[3], leave[4], leave[5])
+                (
+                    self._take("resident_moves"),
+                    pid,
+                    leave[0],
+                    self._told(leave[0], r.between(0, 7)),
+                    leave[1],
+                    status,
+                    None,
+                    None,
+                    None,
+                    leave[3],
+                    leave[4],
+                    leave[5],
+                )
             )
             m.gone_on = leave[0]
         m.status = status
@@ -692,7 +853,7 @@ class CityGenerator:
         nationality = entry = period = None
         expires = since = None
         if foreign:
-            nationality = "TW" if hh.foreign == "TW" else hh.foreign
+            nationality = hh.foreign
             since = max(m.first_event, FOREIGN_REGISTER_START)
             if hh.foreign == "KR" and m.birth.year < 1980:
                 entry, period = "特別永住者", "無期限"
@@ -713,12 +874,39 @@ class CityGenerator:
         index = self.vault.blind_index_raw(digits)
         del digits
         linkage = _letters(_mix64(pid, self._linkage_key))
-        created = datetime(*max(m.first_event, LTCI_START).timetuple()[:3], 9, 0, tzinfo=JST).astimezone(UTC)
+        created = datetime.combine(max(m.first_event, LTCI_START), NINE_AM_JST).astimezone(UTC)
         self.batch["persons"].append(
             (
-                pid, addressee, enc, index, linkage, m.name, m.kana, m.alias, m.alias_kana, m.sex, m.birth,
-                hh.address_code, hh.address, hh.building, hh.postal, hh.code, m.rel, status, nationality, entry,
-                period, expires, since, phone, delivery[0], delivery[1], delivery[2], notes, protected, created,
+                pid,
+                addressee,
+                enc,
+                index,
+                linkage,
+                m.name,
+                m.kana,
+                m.alias,
+                m.alias_kana,
+                m.sex,
+                m.birth,
+                hh.address_code,
+                hh.address,
+                hh.building,
+                hh.postal,
+                hh.code,
+                m.rel,
+                status,
+                nationality,
+                entry,
+                period,
+                expires,
+                since,
+                phone,
+                delivery[0],
+                delivery[1],
+                delivery[2],
+                notes,
+                protected,
+                created,
             )
         )
 
@@ -735,7 +923,7 @@ class CityGenerator:
 
     # -- the insured -----------------------------------------------------------------------------------
 
-    def _insured(self, r: Rng, hh: _Household, m: _Member, feature: str | None) -> None:  # noqa: C901
+    def _insured(self, r: Rng, hh: _Household, m: _Member, feature: str | None) -> None:
         T = self.T
         pid = m.pid
         qid = self._take("qualifications")
@@ -744,10 +932,13 @@ class CityGenerator:
         events: list[tuple[date, str, date | None]] = []
         band = min(7, max(0, (m.age - 65) // 5))
         # Certification decision (before the qualification: a 2号 → 1号 person acquired as second).
-        if m.category == "2":
-            certified = True
-        elif feature in ("facility_low_income", "deceased_certified", "arrears_restricted", "domicile_exception",
-                         "open_application"):
+        if m.category == "2" or feature in (
+            "facility_low_income",
+            "deceased_certified",
+            "arrears_restricted",
+            "domicile_exception",
+            "open_application",
+        ):
             certified = True
         elif feature in ("community_eligible", "not_applicable", "exempt", "moved_out", "boundary_layer"):
             certified = False
@@ -758,7 +949,13 @@ class CityGenerator:
             certified = m.domicile_on is not None or r.chance(p)
         if m.exempt_on is not None:
             certified = False
-        was_second = m.category == "1" and certified and m.age <= 70 and r.chance(0.1) and eve65 > LTCI_START + timedelta(days=2000)
+        was_second = (
+            m.category == "1"
+            and certified
+            and m.age <= 70
+            and r.chance(0.1)
+            and eve65 > LTCI_START + timedelta(days=2000)
+        )
         # Acquisition.
         if m.category == "2" or was_second:
             acquired = max(eve40, m.resident_since, LTCI_START)
@@ -768,7 +965,7 @@ class CityGenerator:
         elif m.resident_since > eve65:
             acquired = m.resident_since
             reason = "12"
-            notified = add_days(acquired, r.between(0, 14))
+            notified = self._told(acquired, r.between(0, 14))
             first_on = acquired
         else:
             acquired = max(eve65, LTCI_START)
@@ -794,13 +991,19 @@ class CityGenerator:
         if m.death is not None or m.moved_out is not None:
             horizon = m.gone_on or T
         if hh.move_within is not None and acquired < hh.move_within[0] < horizon:
-            events.append((hh.move_within[0], "32", add_days(hh.move_within[0], r.between(0, 14))))
+            events.append((hh.move_within[0], "32", self._told(hh.move_within[0], r.between(0, 14))))
         domicile = m.domicile_on is not None
-        if domicile:
-            events.append((m.domicile_on + timedelta(days=1), "33", add_days(m.domicile_on, r.between(1, 14))))
-        if lost_on is not None:
-            events.append((lost_on, loss_reason, add_days(lost_on, r.between(0, 14)) if loss_reason != "21" else None))
-        boundary = feature == "boundary_layer" or (feature is None and lost_on is None and r.chance(BOUNDARY_LAYER_RATE))
+        if m.domicile_on is not None:
+            events.append(
+                (m.domicile_on + timedelta(days=1), "33", self._told(m.domicile_on, r.between(1, 14)))
+            )
+        if lost_on is not None and loss_reason is not None:
+            events.append(
+                (lost_on, loss_reason, self._told(lost_on, r.between(0, 14)) if loss_reason != "21" else None)
+            )
+        boundary = feature == "boundary_layer" or (
+            feature is None and lost_on is None and r.chance(BOUNDARY_LAYER_RATE)
+        )
         boundary_since = r.day_between(max(acquired, T - timedelta(days=1800)), T) if boundary else None
         # Income (stage per fiscal year) and copay ratio per certificate year.
         stage_cur = STAGE_CODES[r.weighted(STAGE_CUM)]
@@ -837,16 +1040,32 @@ class CityGenerator:
         # Qualification row and events.
         self.batch["qualifications"].append(
             (
-                qid, pid, f"{self._insured_numbers(qid):010d}", m.category, first_on, acquired, reason,
-                notified, lost_on, loss_reason, m.exempt_on is not None, exempt_reason, boundary, boundary_since,
+                qid,
+                pid,
+                f"{self._insured_numbers(qid):010d}",
+                m.category,
+                first_on,
+                acquired,
+                reason,
+                notified,
+                lost_on,
+                loss_reason,
+                m.exempt_on is not None,
+                exempt_reason,
+                boundary,
+                boundary_since,
                 domicile,
             )
         )
         for on, why, told in sorted(events, key=lambda e: e[0]):
-            self.batch["qualification_events"].append((self._take("qualification_events"), qid, on, why, told))
+            self.batch["qualification_events"].append(
+                (self._take("qualification_events"), qid, on, why, told)
+            )
         issued = add_days(acquired, r.between(0, 10) if reason == "12" else -r.between(5, 20))
         if issued <= T:
-            self.batch["certificate_issuances"].append((self._take("certificate_issuances"), qid, "1", issued, None))
+            self.batch["certificate_issuances"].append(
+                (self._take("certificate_issuances"), qid, "1", issued, None)
+            )
         # Certification.
         certs: list[_Cert] = []
         level_now: str | None = None
@@ -866,10 +1085,14 @@ class CityGenerator:
         self._emit_certs(r, hh, m, certs, qid, lost_on, T)
         # Community programme eligibility for uncertified 75+ (and some found not applicable).
         eligibility_from: date | None = None
-        if not decided and lost_on is None and (
-            feature == "community_eligible"
-            or (feature is None and m.age >= 75 and r.chance(COMMUNITY_ELIGIBLE_RATE))
-            or (certs and r.chance(0.3))
+        if (
+            not decided
+            and lost_on is None
+            and (
+                feature == "community_eligible"
+                or (feature is None and m.age >= 75 and r.chance(COMMUNITY_ELIGIBLE_RATE))
+                or (certs and r.chance(0.3))
+            )
         ):
             checked = r.day_between(max(acquired, T - timedelta(days=700)), T - timedelta(days=20))
             if certs and certs[-1].decided is not None:
@@ -908,8 +1131,15 @@ class CityGenerator:
     # -- certifications --------------------------------------------------------------------------------
 
     def _certifications(
-        self, r: Rng, hh: _Household, m: _Member, eligible: date, horizon: date, feature: str | None,
-        domicile: bool, moved_in: bool,
+        self,
+        r: Rng,
+        hh: _Household,
+        m: _Member,
+        eligible: date,
+        horizon: date,
+        feature: str | None,
+        domicile: bool,
+        moved_in: bool,
     ) -> list[_Cert]:
         T = self.T
         span = (horizon - eligible).days
@@ -922,7 +1152,7 @@ class CityGenerator:
         if domicile and m.domicile_on is not None:
             start = min(start, m.domicile_on - timedelta(days=r.between(60, 400)))
             start = max(start, eligible)
-        if feature == "open_application":
+        if feature in ("open_application", "facility_low_income", "arrears_restricted"):
             start = min(start, T - timedelta(days=400))
             start = max(start, eligible)
         first_type = MOVED_IN if moved_in and r.chance(0.3) else NEW
@@ -984,6 +1214,8 @@ class CityGenerator:
                 c.fields["primary_level"] = primary
                 if primary != c.level:
                     c.fields["committee_opinion"] = "介護の手間を考慮し一次判定を変更した。"
+                elif r.chance(0.08):
+                    c.fields["committee_opinion"] = r.pick(COMMITTEE_OPINIONS)
         return certs
 
     def _not_applicable(self, r: Rng, hh: _Household, m: _Member, low: date) -> list[_Cert]:
@@ -999,12 +1231,12 @@ class CityGenerator:
     def _months(r: Rng, choices: tuple[tuple[int, int], ...], cum: Sequence[float]) -> int:
         return choices[r.weighted(cum)][0]
 
-    def _workflow(self, r: Rng, hh: _Household, m: _Member, applied: date, app_type: str, cutoff: date) -> _Cert:
+    def _workflow(
+        self, r: Rng, hh: _Household, m: _Member, applied: date, app_type: str, cutoff: date
+    ) -> _Cert:
         """Application → survey and opinion → judgements → decision, with dates after ``cutoff`` unknown."""
         T = self.T
-        c = _Cert()
-        c.applied = applied
-        c.app_type = app_type
+        c = _Cert(applied, app_type)
         f = c.fields
         d = timedelta
         received = applied + d(days=0 if r.chance(0.8) else r.between(1, 3))
@@ -1068,16 +1300,36 @@ class CityGenerator:
         place = "自宅" if r.chance(0.8) else f"入院先({doctor[1]})"
         committee = 1 + (review.toordinal() * 3 + m.pid) % 20
         f.update(
-            applied_on=applied, received_on=received, application_type=app_type, application_reason=reason,
-            applicant_name=applicant_name, applicant_relationship=rel, applicant_postal_code=postal,
-            applicant_address=address, applicant_phone=phone, survey_requested_on=survey_req,
-            survey_contractor=contractor, surveyor=r.pick(self.surveyors), survey_place=place, survey_on=survey_on,
-            survey_form_number=None, survey_due_on=survey_on + d(days=7), survey_received_on=survey_got,
-            survey_notes=r.pick(SURVEY_NOTES) if r.chance(0.3) else None, doctor_name=doctor[0],
-            doctor_institution=doctor[1], opinion_requested_on=opinion_req, opinion_written_on=opinion_written,
-            opinion_received_on=opinion_got, primary_judged_on=primary, primary_level=None,
-            committee_number=committee, committee_venue=P.COMMITTEE_VENUES[committee % len(P.COMMITTEE_VENUES)],
-            review_scheduled_on=review, secondary_judged_on=review, committee_opinion=None,
+            applied_on=applied,
+            received_on=received,
+            application_type=app_type,
+            application_reason=reason,
+            applicant_name=applicant_name,
+            applicant_relationship=rel,
+            applicant_postal_code=postal,
+            applicant_address=address,
+            applicant_phone=phone,
+            survey_requested_on=survey_req,
+            survey_contractor=contractor,
+            surveyor=r.pick(self.surveyors),
+            survey_place=place,
+            survey_on=survey_on,
+            survey_form_number=None,
+            survey_due_on=survey_on + d(days=7),
+            survey_received_on=survey_got,
+            survey_notes=r.pick(SURVEY_NOTES) if r.chance(0.3) else None,
+            doctor_name=doctor[0],
+            doctor_institution=doctor[1],
+            opinion_requested_on=opinion_req,
+            opinion_written_on=opinion_written,
+            opinion_received_on=opinion_got,
+            primary_judged_on=primary,
+            primary_level=None,
+            committee_number=committee,
+            committee_venue=P.COMMITTEE_VENUES[committee % len(P.COMMITTEE_VENUES)],
+            review_scheduled_on=review,
+            secondary_judged_on=review,
+            committee_opinion=None,
         )
         # Postponement when the decision takes more than 30 days.
         late = (decided - applied).days > 30
@@ -1092,8 +1344,12 @@ class CityGenerator:
                 postponement = "4" if r.chance(0.2) else "3"
             postponed_notice = postponed + d(days=r.between(0, 2))
             expected = decided + d(days=r.between(0, 7))
-        f.update(postponed_on=postponed, postponement_reason=postponement, postponement_notice_on=postponed_notice,
-                 postponement_expected_on=expected)
+        f.update(
+            postponed_on=postponed,
+            postponement_reason=postponement,
+            postponement_notice_on=postponed_notice,
+            postponement_expected_on=expected,
+        )
         # Cut everything the cutoff (today, or the day the person died or left) has not reached.
         limit = min(cutoff, T)
         if received > limit:
@@ -1122,22 +1378,33 @@ class CityGenerator:
                 f["survey_form_number"] = f"{c.applied.year}-{cid:07d}"
             level = c.level
             f.update(
-                care_level=level, decided_on=c.decided if level is not None else None,
+                care_level=level,
+                decided_on=c.decided if level is not None else None,
                 notified_on=c.notified if level is not None else None,
                 valid_from=c.valid_from if level not in (None, NOT_APPLICABLE) else None,
                 valid_to=c.valid_to if level not in (None, NOT_APPLICABLE) else None,
-                service_types_limited=False, cancelled_on=c.cancelled,
+                service_types_limited=False,
+                cancelled_on=c.cancelled,
             )
             if level is None and f["primary_judged_on"] is not None and f["primary_level"] is None:
                 f["primary_level"] = r.pick(LEVELS)
             self.batch["certifications"].append(
-                tuple(cid if col == "id" else m.pid if col == "person_id" else f[col] for col in COLUMNS["certifications"])
+                tuple(
+                    cid if col == "id" else m.pid if col == "person_id" else f[col]
+                    for col in COLUMNS["certifications"]
+                )
             )
             if level is None:
                 if c.cancelled is None and c.applied <= T:
                     # Pending: a qualification certificate (資格者証) replaces the submitted insured certificate.
                     self.batch["certificate_issuances"].append(
-                        (self._take("certificate_issuances"), qid, "4", f["received_on"], f["received_on"] + timedelta(days=90))
+                        (
+                            self._take("certificate_issuances"),
+                            qid,
+                            "4",
+                            f["received_on"],
+                            f["received_on"] + timedelta(days=90),
+                        )
                     )
                 continue
             if level == NOT_APPLICABLE:
@@ -1150,7 +1417,9 @@ class CityGenerator:
             )
             kind = "1" if first_notice else "2"
             changed = c.valid_from
-            sent = max(c.decided + timedelta(days=r.between(1, 7)), changed - timedelta(days=r.between(0, 25)))
+            sent = max(
+                c.decided + timedelta(days=r.between(1, 7)), changed - timedelta(days=r.between(0, 25))
+            )
             if sent <= T:
                 self.batch["recipient_notices"].append(
                     (self._take("recipient_notices"), m.pid, kind, changed, sent, level)
@@ -1167,7 +1436,13 @@ class CityGenerator:
     # -- facility, plans, claims -----------------------------------------------------------------------
 
     def _facility(
-        self, r: Rng, m: _Member, qid: int, decided: list[_Cert], domicile: bool, horizon: date,
+        self,
+        r: Rng,
+        m: _Member,
+        qid: int,
+        decided: list[_Cert],
+        domicile: bool,
+        horizon: date,
         feature: str | None,
     ) -> list[tuple[date, date | None, str, str]]:
         """Facility stays (admitted, discharged, service type, facility number)."""
@@ -1184,7 +1459,16 @@ class CityGenerator:
             admitted = m.domicile_on
             stays.append((admitted, None, "51", fac_number))
             self.batch["facility_admissions"].append(
-                (self._take("facility_admissions"), qid, fac_number, fac_name, admitted, None, True, P.INSURER_NUMBER)
+                (
+                    self._take("facility_admissions"),
+                    qid,
+                    fac_number,
+                    fac_name,
+                    admitted,
+                    None,
+                    True,
+                    P.INSURER_NUMBER,
+                )
             )
             return stays
         heavy = last.level in ("23", "24", "25")
@@ -1195,13 +1479,20 @@ class CityGenerator:
             p *= 0.3
         if not r.chance(p):
             return []
-        low = decided[0].valid_from
-        assert low is not None
+        kind = "51" if heavy and r.chance(0.8) else "52"
+        # Admitted only while certified at a level the facility takes (特養: care 3+, 老健: care 1+).
+        accepted = FACILITY_DAY_UNITS["51"] if kind == "51" else FACILITY_DAY_UNITS["52"]
+        low = None
+        for c in reversed(decided):
+            if c.level not in accepted or (kind == "51" and c.level in ("21", "22")):
+                break
+            low = c.valid_from
+        if low is None:
+            return []
         high = min(horizon, T) - timedelta(days=20)
         if low + timedelta(days=30) > high:
             return []
         admitted = r.day_between(low + timedelta(days=30), high)
-        kind = "51" if heavy and r.chance(0.8) else "52"
         if kind == "51" and r.chance(0.3) and admitted - low > timedelta(days=200):
             # A stay in a health facility (老健) first.
             before = r.day_between(low + timedelta(days=20), admitted - timedelta(days=120))
@@ -1214,7 +1505,9 @@ class CityGenerator:
         number, name = r.pick(self.facilities[kind])
         discharged = end
         if discharged is None and kind == "52" and r.chance(0.3):
-            discharged = r.day_between(admitted + timedelta(days=60), T) if admitted + timedelta(days=60) < T else None
+            discharged = (
+                r.day_between(admitted + timedelta(days=60), T) if admitted + timedelta(days=60) < T else None
+            )
         stays.append((admitted, discharged, kind, number))
         self.batch["facility_admissions"].append(
             (self._take("facility_admissions"), qid, number, name, admitted, discharged, False, None)
@@ -1222,7 +1515,11 @@ class CityGenerator:
         return stays
 
     def _care_plans(
-        self, r: Rng, m: _Member, decided: list[_Cert], stays: list[tuple[date, date | None, str, str]],
+        self,
+        r: Rng,
+        m: _Member,
+        decided: list[_Cert],
+        stays: list[tuple[date, date | None, str, str]],
         horizon: date,
     ) -> None:
         T = self.T
@@ -1262,8 +1559,16 @@ class CityGenerator:
             nid = self._take("care_plan_notifications")
             self.batch["care_plan_notifications"].append(
                 (
-                    nid, m.pid, f"K{notified.year}-{nid:07d}", notified, notified + timedelta(days=r.between(0, 2)), office[0], office[1],
-                    office[1] if r.chance(0.6) else None, valid_from, valid_to,
+                    nid,
+                    m.pid,
+                    f"K{notified.year}-{nid:07d}",
+                    notified,
+                    notified + timedelta(days=r.between(0, 2)),
+                    office[0],
+                    office[1],
+                    office[1] if r.chance(0.6) else None,
+                    valid_from,
+                    valid_to,
                 )
             )
 
@@ -1283,9 +1588,16 @@ class CityGenerator:
         return "1"
 
     def _claims(
-        self, r: Rng, hh: _Household, m: _Member, decided: list[_Cert],
-        stays: list[tuple[date, date | None, str, str]], ratios: dict[int, int], eligibility_from: date | None,
-        horizon: date, income_class: str,
+        self,
+        r: Rng,
+        hh: _Household,
+        m: _Member,
+        decided: list[_Cert],
+        stays: list[tuple[date, date | None, str, str]],
+        ratios: dict[int, int],
+        eligibility_from: date | None,
+        horizon: date,
+        income_class: str,
     ) -> None:
         if not decided and eligibility_from is None:
             return
@@ -1323,7 +1635,11 @@ class CityGenerator:
                 units = int(per_day * max(1, days) * (1.05 + r.random() * 0.1))
                 lines.append((stay[2], stay[3], units))
             else:
-                group = "S" if level in ("12", "13") else ("E" if level is None else ("L" if level in ("21", "22") else "H"))
+                group = (
+                    "S"
+                    if level in ("12", "13")
+                    else ("E" if level is None else ("L" if level in ("21", "22") else "H"))
+                )
                 plan = plans.get(group)
                 if plan is None:
                     plan = plans[group] = self._plan(r, group, level)
@@ -1338,15 +1654,26 @@ class CityGenerator:
                 copay = cost - paid
                 copay_total += copay
                 cost_total += cost
-                rows.append((take("claim_results"), pid, first, provider, service, units, cost, paid, copay, reviewed))
+                rows.append(
+                    (take("claim_results"), pid, first, provider, service, units, cost, paid, copay, reviewed)
+                )
             if copay_total > cap:
                 applied = add_days(add_months(first, 2), r.between(5, 25))
                 if applied <= T:
                     decided_on = applied + timedelta(days=r.between(15, 30))
                     self.batch["high_cost_benefits"].append(
                         (
-                            take("high_cost_benefits"), pid, first, applied, hh.code, income_class, cost_total,
-                            copay_total, cap, copay_total - cap, "1" if r.random() < 0.9 else "2",
+                            take("high_cost_benefits"),
+                            pid,
+                            first,
+                            applied,
+                            hh.code,
+                            income_class,
+                            cost_total,
+                            copay_total,
+                            cap,
+                            copay_total - cap,
+                            "1" if r.random() < 0.9 else "2",
                             decided_on if decided_on <= T else None,
                         )
                     )
@@ -1395,7 +1722,9 @@ class CityGenerator:
                 plan.append((s, r.pick(self.providers[s]), units))
         return plan
 
-    def _reimbursements(self, r: Rng, m: _Member, decided: list[_Cert], ratios: dict[int, int], horizon: date) -> None:
+    def _reimbursements(
+        self, r: Rng, m: _Member, decided: list[_Cert], ratios: dict[int, int], horizon: date
+    ) -> None:
         T = self.T
         first_valid = decided[0].valid_from
         assert first_valid is not None
@@ -1430,10 +1759,22 @@ class CityGenerator:
             rid = self._take("reimbursements")
             self.batch["reimbursements"].append(
                 (
-                    rid, m.pid, f"R{applied.year}-{rid:07d}", kind, month, applied, received,
-                    m.name if r.chance(0.6) else None, "1" if r.chance(0.6) else "2",
-                    "3" if kind in ("01", "02") and r.chance(0.4) else "1", total, copay, claimed,
-                    claimed if done else None, reviewed if reviewed <= T else None, decided_on if done else None,
+                    rid,
+                    m.pid,
+                    f"R{applied.year}-{rid:07d}",
+                    kind,
+                    month,
+                    applied,
+                    received,
+                    m.name if r.chance(0.6) else None,
+                    "1" if r.chance(0.6) else "2",
+                    "3" if kind in ("01", "02") and r.chance(0.4) else "1",
+                    total,
+                    copay,
+                    claimed,
+                    claimed if done else None,
+                    reviewed if reviewed <= T else None,
+                    decided_on if done else None,
                 )
             )
 
@@ -1451,13 +1792,26 @@ class CityGenerator:
             decided_on = applied + timedelta(days=r.between(40, 90))
             done = decided_on <= T
             self.batch["combined_benefits"].append(
-                (self._take("combined_benefits"), m.pid, year, applied, self_pay,
-                 max(0, self_pay - limit) if done else None, decided_on if done else None)
+                (
+                    self._take("combined_benefits"),
+                    m.pid,
+                    year,
+                    applied,
+                    self_pay,
+                    max(0, self_pay - limit) if done else None,
+                    decided_on if done else None,
+                )
             )
 
     def _reductions(
-        self, r: Rng, m: _Member, qid: int, stays: list[tuple[date, date | None, str, str]], stage: str,
-        horizon: date, decided: list[_Cert],
+        self,
+        r: Rng,
+        m: _Member,
+        qid: int,
+        stays: list[tuple[date, date | None, str, str]],
+        stage: str,
+        horizon: date,
+        decided: list[_Cert],
     ) -> None:
         T = self.T
         s = int(stage)
@@ -1474,30 +1828,62 @@ class CityGenerator:
                 else:
                     applied = start - timedelta(days=r.between(10, 40))
                     valid_from = start
-                if applied > T or applied > horizon or valid_from > stop or applied > stop - timedelta(days=30):
+                if (
+                    applied > T
+                    or applied > horizon
+                    or valid_from > stop
+                    or applied > stop - timedelta(days=30)
+                ):
                     continue
                 decided_on = applied + timedelta(days=r.between(7, 20))
                 notice = decided_on + timedelta(days=r.between(1, 5))
                 done = decided_on <= T
                 self.batch["cost_reductions"].append(
-                    (self._take("cost_reductions"), m.pid, "01", applied, decided_on if done else None, valid_from, stop,
-                     s, None, notice if notice <= T and done else None)
+                    (
+                        self._take("cost_reductions"),
+                        m.pid,
+                        "01",
+                        applied,
+                        decided_on if done else None,
+                        valid_from,
+                        stop,
+                        s,
+                        None,
+                        notice if notice <= T and done else None,
+                    )
                 )
                 if done:
                     self.batch["certificate_issuances"].append(
                         (self._take("certificate_issuances"), qid, "3", decided_on, stop)
                     )
         elif decided and not stays and s <= 2 and r.chance(0.05):
-            applied = r.day_between(max(T - timedelta(days=500), decided[0].valid_from or T), T - timedelta(days=15))
+            applied = r.day_between(
+                max(T - timedelta(days=500), decided[0].valid_from or T), T - timedelta(days=15)
+            )
             cy = certificate_year_of(applied)
             decided_on = applied + timedelta(days=r.between(7, 20))
             self.batch["cost_reductions"].append(
-                (self._take("cost_reductions"), m.pid, "02", applied, decided_on if decided_on <= T else None,
-                 first_of_month(applied), date(cy + 1, 7, 31), None, 25, None)
+                (
+                    self._take("cost_reductions"),
+                    m.pid,
+                    "02",
+                    applied,
+                    decided_on if decided_on <= T else None,
+                    first_of_month(applied),
+                    date(cy + 1, 7, 31),
+                    None,
+                    25,
+                    None,
+                )
             )
 
     def _copay_certificates(
-        self, qid: int, decided: list[_Cert], eligibility_from: date | None, ratios: dict[int, int], horizon: date
+        self,
+        qid: int,
+        decided: list[_Cert],
+        eligibility_from: date | None,
+        ratios: dict[int, int],
+        horizon: date,
     ) -> None:
         T = self.T
         for cy in (self.cy_prev, self.cy_cur):
@@ -1521,16 +1907,22 @@ class CityGenerator:
 
     # -- levies ----------------------------------------------------------------------------------------
 
-    def _levies(  # noqa: C901
-        self, r: Rng, m: _Member, first_on: date, lost_on: date | None, stages: dict[int, str],
-        feature: str | None, boundary: bool,
+    def _levies(
+        self,
+        r: Rng,
+        m: _Member,
+        first_on: date,
+        lost_on: date | None,
+        stages: dict[int, str],
+        feature: str | None,
+        boundary: bool,
     ) -> date | None:
         """Levies of the previous and current fiscal year; returns the arrears start when in arrears."""
         T = self.T
         capable = feature not in ("arrears_restricted",) and r.chance(PENSION_DEDUCTION_RATE)
         payer = PENSION_PAYERS[r.weighted(PAYER_CUM)][0]
         direct_kind = "2" if r.random() < 0.55 else ("3" if r.random() < 0.67 else "4")
-        plans: list[tuple[int, list[list[Any]]]] = []  # (levy id, installments [iid, due, amount, method])
+        plans: list[tuple[int, list[tuple[int, date, int, str]]]] = []  # (levy, [(id, due, amount, method)])
         prev_premium: int | None = None
         for fy in (self.fy_prev, self.fy_cur):
             fy_start, fy_end = date(fy, 4, 1), date(fy + 1, 3, 31)
@@ -1557,13 +1949,27 @@ class CityGenerator:
                 if corrected < levied:
                     corrected = levied
             elif correction is None and r.chance(0.01) and fy_start + timedelta(days=100) <= T:
-                corrected = r.day_between(fy_start + timedelta(days=90), min(T, fy_start + timedelta(days=240)))
+                corrected = r.day_between(
+                    fy_start + timedelta(days=90), min(T, fy_start + timedelta(days=240))
+                )
                 correction = "01"
             pension = capable and levied == fy_start and first_on <= fy_start - timedelta(days=183)
             method = "1" if pension else "2"
             lid = self._take("levies")
             self.batch["levies"].append(
-                (lid, m.pid, fy, levied, stage, premium, reduction, method, payer if pension else None, corrected, correction)
+                (
+                    lid,
+                    m.pid,
+                    fy,
+                    levied,
+                    stage,
+                    premium,
+                    reduction,
+                    method,
+                    payer if pension else None,
+                    corrected,
+                    correction,
+                )
             )
             # Installments.
             schedule = self.schedules[(fy, method)]
@@ -1586,11 +1992,11 @@ class CityGenerator:
             else:
                 per = net // n // 100 * 100
                 amounts = [net - per * (n - 1)] + [per] * (n - 1)
-            rows = []
+            rows: list[tuple[int, date, int, str]] = []
             for (period, due), amount in zip(schedule, amounts, strict=True):
                 iid = self._take("levy_installments")
                 self.batch["levy_installments"].append((iid, lid, fy, period, due, amount, method))
-                rows.append([iid, due, amount, method])
+                rows.append((iid, due, amount, method))
             plans.append((lid, rows))
             prev_premium = premium
             # Refunds: premiums deducted from the pension after death, or lowered by an income correction.
@@ -1598,7 +2004,14 @@ class CityGenerator:
                 on = stop + timedelta(days=r.between(30, 60))
                 if on <= T:
                     self.batch["levy_refunds"].append(
-                        (self._take("levy_refunds"), lid, "1", amounts[-1] or 100, on, "死亡による賦課更正に伴う過誤納金の還付")
+                        (
+                            self._take("levy_refunds"),
+                            lid,
+                            "1",
+                            amounts[-1] or 100,
+                            on,
+                            "死亡による賦課更正に伴う過誤納金の還付",
+                        )
                     )
             if correction == "01" and corrected is not None and r.chance(0.5):
                 on = corrected + timedelta(days=r.between(20, 40))
@@ -1612,8 +2025,10 @@ class CityGenerator:
         due_direct = [inst for _, inst in direct if inst[1] < T]
         arrears_from: int | None = None
         arrears_since: date | None = None
-        if due_direct and m.gone_on is None and (
-            feature == "arrears_restricted" or (feature is None and r.chance(ARREARS_RATE))
+        if (
+            due_direct
+            and m.gone_on is None
+            and (feature == "arrears_restricted" or (feature is None and r.chance(ARREARS_RATE)))
         ):
             if feature == "arrears_restricted" or r.chance(0.4):
                 arrears_from = 0
@@ -1622,24 +2037,31 @@ class CityGenerator:
             else:
                 arrears_from = r.between(0, len(due_direct) - 1)
                 arrears_since = due_direct[arrears_from][1]
-        late_one = r.between(0, len(due_direct) - 1) if due_direct and arrears_from is None and r.chance(LATE_PAYER_RATE) else -1
+        late_one = (
+            r.between(0, len(due_direct) - 1)
+            if due_direct and arrears_from is None and r.chance(LATE_PAYER_RATE)
+            else -1
+        )
         unpaid_ids = {inst[0] for inst in due_direct[arrears_from:]} if arrears_from is not None else set()
         late_id = due_direct[late_one][0] if late_one >= 0 else None
         receipts = self.batch["levy_receipts"]
         reminders = self.batch["levy_reminders"]
         take = self._take
+        batch_dates = self._batch_dates
         for _, rows in plans:
             for iid, due, amount, method in rows:
                 if amount <= 0:
                     continue
-                if method == "1":
+                if method == "1" or (direct_kind == "2" and iid not in unpaid_ids and iid != late_id):
+                    # Pension deductions and account transfers arrive and are reconciled in batches.
                     if due > T:
                         continue
-                    received = date(due.year + (due.month == 12), due.month % 12 + 1, 10)
-                    if received > T:
-                        received = T
-                    reconciled = received + timedelta(days=r.between(1, 4))
-                    receipts.append((take("levy_receipts"), iid, "1", due, received, reconciled if reconciled <= T else None, amount, 0))
+                    dates = batch_dates.get((due, method))
+                    if dates is None:
+                        dates = batch_dates[(due, method)] = self._receipt_batch(due, method)
+                    receipts.append(
+                        (take("levy_receipts"), iid, dates[0], due, dates[1], dates[2], amount, 0)
+                    )
                     continue
                 if iid in unpaid_ids:
                     sent = due + timedelta(days=REMINDER_AFTER_DAYS)
@@ -1663,10 +2085,19 @@ class CityGenerator:
                     continue
                 received = paid + timedelta(days=r.between(5, 10) if kind == "4" else r.between(1, 3))
                 if received > T:
-                    received = T if T >= paid else paid
+                    received = T if paid <= T else paid
                 reconciled = received + timedelta(days=r.between(1, 5))
                 receipts.append(
-                    (take("levy_receipts"), iid, kind, paid, received, reconciled if reconciled <= T else None, amount, 0)
+                    (
+                        take("levy_receipts"),
+                        iid,
+                        kind,
+                        paid,
+                        received,
+                        reconciled if reconciled <= T else None,
+                        amount,
+                        0,
+                    )
                 )
         if arrears_since is not None and unpaid_ids and r.chance(0.3):
             # An overpayment of another levy appropriated (充当) to the oldest unpaid installment.
@@ -1674,7 +2105,9 @@ class CityGenerator:
             lid = plans[0][0]
             part = max(100, target[2] // 2 // 100 * 100)
             on = min(T, target[1] + timedelta(days=r.between(30, 90)))
-            self.batch["levy_refunds"].append((take("levy_refunds"), lid, "2", part, on, "過誤納金を滞納分に充当"))
+            self.batch["levy_refunds"].append(
+                (take("levy_refunds"), lid, "2", part, on, "過誤納金を滞納分に充当")
+            )
             receipts.append((take("levy_receipts"), target[0], "5", on, on, on, part, 0))
         return arrears_since
 
@@ -1699,5 +2132,14 @@ class CityGenerator:
             valid_to = valid_from + timedelta(days=365) if kind == "4" else None
             arrears = int(annual_premium("05") * max(1, days // 365) * 0.5) // 100 * 100
             self.batch["benefit_restrictions"].append(
-                (self._take("benefit_restrictions"), m.pid, kind, decided_on, valid_from, valid_to, arrears, note)
+                (
+                    self._take("benefit_restrictions"),
+                    m.pid,
+                    kind,
+                    decided_on,
+                    valid_from,
+                    valid_to,
+                    arrears,
+                    note,
+                )
             )
