@@ -25,7 +25,6 @@ import re
 from typing import Any, Final, Literal, NoReturn, final
 
 __all__ = [
-    "mask_valid_numbers",
     "FIELD",
     "MASK",
     "IndividualNumber",
@@ -36,6 +35,7 @@ __all__ = [
     "contains_valid_number",
     "find_valid_numbers",
     "is_valid",
+    "mask_valid_numbers",
 ]
 
 FIELD: Final = "individualNumber"
