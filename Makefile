@@ -15,9 +15,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# Embedded PostgreSQL under $$KAIGO_DATA_DIR (./.data) unless DATABASE_URL is set; migrate; seed a demo
-# city when empty ($$SEED_PERSONS insured); print a dev token per role; serve on $$HOST:$$PORT.
+# Embedded PostgreSQL under $$KAIGO_DATA_DIR (./.data) unless DATABASE_URL is set; migrate; register the
+# receiving departments' documents (documents/*.json, idempotent); seed a demo city when empty
+# ($$SEED_PERSONS insured); print a dev token per role; serve on $$HOST:$$PORT.
 run: $(STAMP)
+	$(BIN)/kaigo pq import documents/*.json
 	$(BIN)/kaigo serve --migrate --seed-if-empty --print-tokens
 
 test: $(STAMP)

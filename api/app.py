@@ -15,8 +15,11 @@ from starlette.routing import Route
 from persistence.migrate import is_current
 from resolvers import build_schema
 
+from .audit import AuditTrail
+from .documents import DocumentCache, Registry
 from .graphql_view import KaigoGraphQL
 from .runtime import Runtime
+from .telemetry import instrument_app, shutdown, start_from_env
 
 log = logging.getLogger("kaigo.app")
 
@@ -42,20 +45,31 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app(runtime: Runtime) -> Starlette:
+    documents = Registry(
+        runtime.database,
+        trusted_roles=runtime.trusted_roles,
+        trusted_clients=runtime.trusted_clients,
+        cache=DocumentCache(recheck_seconds=runtime.document_recheck_seconds),
+    )
     graphql = KaigoGraphQL(
         build_schema(),
         database=runtime.database,
         vault=runtime.vault,
         authenticator=runtime.authenticator,
         graphql_ide=runtime.graphql_ide,
+        documents=documents,
+        audit=AuditTrail(runtime.database, enabled=runtime.audit_enabled),
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.authenticator.prime()  # fetch the JWKS now: a bad one fails the start, not a request
+        tracing = start_from_env(runtime.vault)  # OTEL_* variables; off unless they ask for traces
         try:
             yield
         finally:
+            if tracing:
+                shutdown()  # flushes the spans still queued
             await runtime.authenticator.aclose()
             await runtime.database.engine.dispose()
 
@@ -68,5 +82,7 @@ def create_app(runtime: Runtime) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    instrument_app(app, runtime.database.engine)  # HTTP and statement spans, idle while tracing is off
     app.state.runtime = runtime
+    app.state.documents = documents
     return app

@@ -1,4 +1,4 @@
-"""`kaigo`: the command line of kaigo-graph (serve, migrate, seed, schema, token)."""
+"""`kaigo`: the command line of kaigo-graph (serve, migrate, seed, schema, token, purge)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,25 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> None:
     with database_url(settings) as url:
         asyncio.run(_migrate(url))
         asyncio.run(_seed(url, settings, args.persons, args.seed, only_if_empty=False, replace=args.replace))
+
+
+async def _purge(url: str, *, dry_run: bool) -> str:
+    from persistence.db import make_engine
+    from persistence.provision_records import purge
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as conn:  # one transaction: all of it or nothing
+            report = await purge(conn, dry_run=dry_run)
+    finally:
+        await engine.dispose()
+    return report.summary()
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> None:
+    """Remove provision records (情報提供等記録) older than the retention period, and print the counts."""
+    with database_url(settings) as url:
+        print(asyncio.run(_purge(url, dry_run=args.dry_run)))
 
 
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> None:
@@ -198,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="empty the data tables first")
     p.set_defaults(func=cmd_seed)
 
+    p = sub.add_parser("purge", help="remove provision records older than the retention period (7 years)")
+    p.add_argument("--dry-run", action="store_true", help="count what would be removed, remove nothing")
+    p.set_defaults(func=cmd_purge)
+
     p = sub.add_parser("schema", help="print the GraphQL schema (SDL), whole or as a role sees it")
     p.add_argument("--role", action="append", help="print the view of this role (repeat for several)")
     p.add_argument("--department", help="department (receiving_department only)")
@@ -209,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--department", help="department (receiving_department only)")
     p.add_argument("--ttl", default="8h", help="lifetime, e.g. 30m, 8h")
     p.set_defaults(func=cmd_token)
+
+    from .cli_pq import add_pq_parser  # kaigo pq import|list|revoke: persisted documents
+
+    add_pq_parser(sub)
+
+    from .cli_audit import add_audit_parser  # kaigo audit verify: the audit trail's hash chain
+
+    add_audit_parser(sub)
     return parser
 
 

@@ -1,17 +1,25 @@
-"""The GraphQL endpoint: authenticate, open the request's transaction, execute, commit."""
+"""The GraphQL endpoint: authenticate, pick the document to run, open the request's transaction, execute,
+commit.
+
+Persisted documents (api/documents/) enter at three points: ``parse_http_body`` reads which document a
+request names, ``execute_single`` asks the registry what the caller may run and runs a known document
+without parsing or validating it again, and ``run`` answers every refusal with a GraphQL-shaped body.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 import strawberry
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -19,14 +27,22 @@ from strawberry.types.graphql import OperationType
 from persistence.crypto import NumberVault
 from persistence.db import Database, SerialSession
 from policies.principals import Principal
-from resolvers import build_context, schema_for
+from resolvers import build_context
+from resolvers.context import Context
 
+from .audit import AuditTrail, now
 from .auth import AuthenticationError, unauthenticated_response
+from .documents import DocumentRequestData, Registry, reference_of, running, served_view
+from .refusals import METHOD_NOT_ALLOWED, Refusal
+
+# Parameters that make a GET an operation even without `query` (a persisted document's id).
+_DOCUMENT_PARAMS = ("documentId", "doc_id", "extensions")
 
 
 class _RollBack(Exception):
-    def __init__(self, result: ExecutionResult) -> None:
+    def __init__(self, result: ExecutionResult, context: Context) -> None:
         self.result = result
+        self.context = context
 
 
 class Authenticator(Protocol):
@@ -50,11 +66,15 @@ class KaigoGraphQL(GraphQL[Any, None]):
         vault: NumberVault,
         authenticator: Authenticator,
         graphql_ide: bool = True,
+        documents: Registry | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphql_ide else None)
         self.database = database
         self.vault = vault
         self.authenticator = authenticator
+        self.documents = documents if documents is not None else Registry(database)
+        self.audit = audit if audit is not None else AuditTrail(database)  # アクセス記録 (api/audit.py)
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if isinstance(request, Request) and self._is_ide_page(request):
@@ -64,13 +84,58 @@ class KaigoGraphQL(GraphQL[Any, None]):
         except AuthenticationError as err:
             return unauthenticated_response(err)
         request.state.principal = principal
-        return await super().run(request)
+        try:
+            request.state.caller = self.documents.caller(principal, request.headers)
+            return await super().run(request)
+        except Refusal as refused:
+            return refused.response()
 
     def _is_ide_page(self, request: Request) -> bool:
-        if request.method != "GET" or self.graphql_ide is None or "query" in request.query_params:
+        if request.method != "GET" or self.graphql_ide is None or _names_an_operation(request.query_params):
             return False
         accept = request.headers.get("accept", "")
         return "text/html" in accept
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET naming a persisted document (and no `query`) runs it; strawberry would show GraphiQL.
+        return super().should_render_graphql_ide(request) and not _names_an_operation(request.query_params)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> DocumentRequestData:
+        """strawberry's parsing of GET parameters and JSON bodies, plus the document the request names."""
+        if request.method == "GET":
+            data = self.parse_query_params(request.query_params)
+        else:
+            content_type, _ = parse_content_type(request.content_type or "")
+            if "application/json" not in content_type:
+                raise HTTPException(400, "Unsupported content type")
+            data = self.parse_json(await request.get_body())
+        if isinstance(data, list):
+            raise HTTPException(400, "Batched operations are not accepted")
+        if not isinstance(data, dict):
+            raise HTTPException(400, "The request must be a JSON object")
+        query, variables, extensions = data.get("query"), data.get("variables"), data.get("extensions")
+        operation_name = data.get("operationName")
+        if not isinstance(query, str | None):
+            raise HTTPException(400, "The GraphQL operation's `query` must be a string or null, if provided.")
+        if not isinstance(variables, dict | None):
+            raise HTTPException(
+                400, "The GraphQL operation's `variables` must be an object or null, if provided."
+            )
+        if not isinstance(extensions, dict | None):
+            raise HTTPException(
+                400, "The GraphQL operation's `extensions` must be an object or null, if provided."
+            )
+        if not isinstance(operation_name, str | None):
+            raise HTTPException(
+                400, "The GraphQL operation's `operationName` must be a string or null, if provided."
+            )
+        return DocumentRequestData(
+            query=query,
+            variables=variables,
+            operation_name=operation_name,
+            extensions=extensions,
+            reference=reference_of(data, extensions, query),
+        )
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {"request": request, "response": response}
@@ -102,31 +167,47 @@ class KaigoGraphQL(GraphQL[Any, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         principal: Principal = request.state.principal
-        schema = schema_for(principal.duties)
+        schema = served_view(principal.duties)
+        plan = await self.documents.plan(request.state.caller, request_data, schema, principal.duties)
         allowed = OperationType.from_http(request_adapter.method)
+        reference = getattr(request_data, "reference", None)
+        document_id = reference.id if reference is not None else None
+        started_at = now()
         try:
             async with self.database.session() as session:
                 ctx = build_context(principal=principal, db=SerialSession(session), vault=self.vault)
-                result = await schema.execute(
-                    request_data.query,
-                    root_value=root_value,
-                    variable_values=request_data.variables,
-                    context_value=ctx,
-                    operation_name=request_data.operation_name,
-                    allowed_operation_types=allowed,
-                    operation_extensions=request_data.extensions,
-                )
+                with running(plan.document):
+                    result = await schema.execute(
+                        plan.query,
+                        root_value=root_value,
+                        variable_values=request_data.variables,
+                        context_value=ctx,
+                        operation_name=request_data.operation_name,
+                        allowed_operation_types=allowed,
+                        operation_extensions=request_data.extensions,
+                    )
                 if result.errors and ctx.operation_type is OperationType.MUTATION:
-                    raise _RollBack(result)  # leaves the `async with`, which rolls back
+                    raise _RollBack(result, ctx)  # leaves the `async with`, which rolls back
+                # Last, right before the commit: the entry commits with the work or neither does
+                # (AUDIT_UNAVAILABLE), and the chain's lock is held only from here to the commit.
+                await self.audit.record(ctx.db, ctx, result, started_at=started_at, document_id=document_id)
                 return result
         except _RollBack as failed:
+            await self.audit.record_failed(
+                failed.context, failed.result, started_at=started_at, document_id=document_id
+            )
             # Nothing of a failed mutation is committed, so no data of it is reported either.
             return ExecutionResult(
                 data=None, errors=failed.result.errors, extensions=failed.result.extensions
             )
         except InvalidOperationTypeError as e:
-            raise HTTPException(405, e.as_http_error_reason(request_adapter.method)) from e
+            reason = e.as_http_error_reason(request_adapter.method)
+            raise Refusal(405, METHOD_NOT_ALLOWED, reason, headers={"Allow": "POST"}) from e
         except CannotGetOperationTypeError as e:
             raise HTTPException(400, e.as_http_error_reason()) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+
+
+def _names_an_operation(params: Any) -> bool:
+    return "query" in params or any(name in params for name in _DOCUMENT_PARAMS)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from persistence.crypto import NumberVault, load_master_key
 from persistence.db import Database, make_engine
+from policies.clients import clients
 
 from .auth import TokenVerifier
 from .devkeys import DEV_ISSUER, ensure_dev_keys
@@ -15,10 +16,18 @@ from .settings import Settings, asyncpg_url
 
 @dataclass
 class Runtime:
+    """What the app serves with. ``build_runtime`` (every real server) puts the roles of
+    policies/data/clients.toml ``trusted_roles`` in trusted-documents mode; a Runtime built by hand
+    (tests) has them in that mode only when given ``trusted_roles``."""
+
     database: Database
     vault: NumberVault
     authenticator: Authenticator
     graphql_ide: bool = True
+    trusted_roles: frozenset[str] = frozenset()
+    trusted_clients: frozenset[str] = frozenset()  # KAIGO_TRUSTED_CLIENTS
+    document_recheck_seconds: float = 5.0
+    audit_enabled: bool = True  # False only for the audit-overhead benchmark; refused in production
 
 
 def load_vault(settings: Settings) -> NumberVault:
@@ -57,4 +66,7 @@ def build_runtime(settings: Settings) -> Runtime:
         vault=load_vault(settings),
         authenticator=build_authenticator(settings),
         graphql_ide=not settings.production,
+        trusted_roles=clients().trusted_roles,
+        trusted_clients=settings.trusted_clients,
+        document_recheck_seconds=settings.document_recheck_seconds,
     )

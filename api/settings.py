@@ -21,6 +21,11 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer") from exc
 
 
+def _names(name: str) -> frozenset[str]:
+    """A comma-separated list of names (spaces around names ignored)."""
+    return frozenset(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -35,6 +40,8 @@ class Settings:
     jwt_issuer: str | None = None
     jwt_audience: str = "kaigo-graph"
     jwks: str | None = None  # a path or an https URL
+    trusted_clients: frozenset[str] = frozenset()  # clients that run registered documents only
+    document_recheck_seconds: int = 5  # a revoked document stops running within this time
 
     @property
     def production(self) -> bool:
@@ -60,6 +67,8 @@ class Settings:
             jwt_issuer=env.get("KAIGO_JWT_ISSUER") or None,
             jwt_audience=env.get("KAIGO_JWT_AUDIENCE", "kaigo-graph"),
             jwks=env.get("KAIGO_JWKS") or None,
+            trusted_clients=_names("KAIGO_TRUSTED_CLIENTS"),
+            document_recheck_seconds=_int("KAIGO_DOCUMENT_RECHECK_SECONDS", 5),
         )
 
 

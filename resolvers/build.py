@@ -17,7 +17,9 @@ from policies.visibility import may_see
 from schema.duties import required_duties
 
 from .errors import ErrorCodes, log_errors, present
+from .mutation import Mutation
 from .query import Query
+from .tracing import OperationTracing
 
 __all__ = ["KaigoSchema", "ScopedSchema", "build_schema", "schema_config", "schema_for"]
 
@@ -35,6 +37,10 @@ class OperationKind(SchemaExtension):
         context = self.execution_context.context
         if hasattr(context, "operation_type"):
             context.operation_type = self.execution_context.operation_type
+        audit = getattr(context, "audit", None)
+        if audit is not None:  # the audit trail's operation name and trace id (resolvers/audit.py)
+            audit.operation_name = self.execution_context.operation_name
+            audit.capture_trace()
         yield
 
 
@@ -56,7 +62,7 @@ class KaigoSchema(strawberry.Schema):
     ) -> None:
         super().__init__(
             query=query,
-            extensions=[ErrorCodes, OperationKind, *extensions],
+            extensions=[ErrorCodes, OperationKind, OperationTracing, *extensions],
             config=config if config is not None else schema_config(),
             **kwargs,
         )
@@ -98,9 +104,19 @@ class ScopedSchema(KaigoSchema):
         return [f for f in fields if may_see(required_duties(f.directives), duties)]
 
 
+def _any_visible(root: type, duties: frozenset[str]) -> bool:
+    definition: StrawberryObjectDefinition = root.__strawberry_definition__  # type: ignore[attr-defined]
+    return any(may_see(required_duties(f.directives), duties) for f in definition.fields)
+
+
 def build_schema(duties: frozenset[str] | None = None) -> KaigoSchema:
-    """A new schema: the full one, or the view of ``duties`` (use :func:`schema_for` to share them)."""
-    return ScopedSchema(duties, query=Query)
+    """A new schema: the full one, or the view of ``duties`` (use :func:`schema_for` to share them).
+
+    A view in which no mutation is visible has no Mutation type at all (an empty root type is invalid
+    GraphQL, and its name alone would tell a read-only role that mutations exist).
+    """
+    mutation = Mutation if duties is None or _any_visible(Mutation, duties) else None
+    return ScopedSchema(duties, query=Query, mutation=mutation)
 
 
 @lru_cache(maxsize=64)

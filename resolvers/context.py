@@ -14,6 +14,7 @@ from policies.principals import Principal
 from schema.duties import NUMBER_USE
 from schema.errors import Forbidden
 
+from .audit import AuditCollector
 from .loaders import Loaders
 
 __all__ = ["JST", "Context", "build_context", "request_date"]
@@ -43,6 +44,7 @@ class Context:
     request: Any = field(default=None, repr=False)
     response: Any = field(default=None, repr=False)
     operation_type: OperationType | None = None  # set by resolvers.build.OperationKind once parsed
+    audit: AuditCollector = field(default_factory=AuditCollector)  # アクセス記録 of this request
 
     def __repr__(self) -> str:
         return f"Context(subject={self.principal.subject!r}, today={self.today.isoformat()})"
@@ -56,7 +58,9 @@ class Context:
         as INTERNAL_SERVER_ERROR.
         """
         self.require(NUMBER_USE)
-        return self.vault.decrypt(blob, context=addressee_code.encode()).reveal()
+        number = self.vault.decrypt(blob, context=addressee_code.encode()).reveal()
+        self.audit.number_revealed(addressee_code)  # after decryption: a failed one revealed nothing
+        return number
 
     def require(self, duty: str) -> None:
         """Raise FORBIDDEN unless the principal has ``duty``."""
@@ -69,10 +73,12 @@ def build_context(
 ) -> Context:
     """A fresh context (and fresh DataLoaders) for one request.  ``today`` defaults to
     :func:`request_date` (today in Japan)."""
+    audit = AuditCollector()
     return Context(
         principal=principal,
         db=db,
         vault=vault,
-        loaders=Loaders(db),
+        loaders=Loaders(db, audit=audit),
         today=today if today is not None else request_date(),
+        audit=audit,
     )

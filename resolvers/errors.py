@@ -115,4 +115,5 @@ def log_errors(errors: list[GraphQLError]) -> None:
             detail = "".join(traceback.format_exception(original))
             logger.error("unexpected error at %s: %s", where, redact(detail))
         else:
-            logger.debug("client error %s at %s: %s", code, where, redact(error.message))
+            # Code and path only: graphql-core's messages quote the client's literals (names, numbers).
+            logger.debug("client error %s at %s", code, where)

@@ -43,6 +43,7 @@ from schema import persons as p
 from schema import qualifications as q
 from schema.context import ClaimResultKey
 
+from .audit import AuditCollector
 from .batch import grouped_loader, int_keys, rows_by_keys
 from .benefits import (
     claim_result_loader,
@@ -82,14 +83,16 @@ def _t(model: Any) -> Any:
 class Loaders:
     """One instance per request: DataLoaders cache per key, and a cache must not outlive its request."""
 
-    def __init__(self, db: SerialSession) -> None:
+    def __init__(self, db: SerialSession, *, audit: AuditCollector | None = None) -> None:
+        # Every Person a loader produces is reported to the audit trail (persons touched).
+        seen = audit if audit is not None else AuditCollector()
         persons = _t(Person)
-        self.person: DataLoader[int, p.Person | None] = self._persons_by_id(db)
+        self.person: DataLoader[int, p.Person | None] = self._persons_by_id(db, seen)
         self.household_members: DataLoader[str, list[p.Person]] = grouped_loader(
             db,
             persons,
             "household_code",
-            person_from_row,
+            lambda row: seen.saw(person_from_row(row)),
             columns=PERSON_COLUMNS,
             order_by=household_order(),
             text_keys=True,
@@ -222,11 +225,12 @@ class Loaders:
         )
 
     @staticmethod
-    def _persons_by_id(db: SerialSession) -> DataLoader[int, p.Person | None]:
+    def _persons_by_id(db: SerialSession, seen: AuditCollector) -> DataLoader[int, p.Person | None]:
         statement = select(*PERSON_COLUMNS).where(int_keys(_t(Person).c.id))
 
         async def load(keys: list[int]) -> list[p.Person | None]:
-            found = {row.id: person_from_row(row) for row in await rows_by_keys(db, statement, keys)}
+            rows = await rows_by_keys(db, statement, keys)
+            found = {row.id: seen.saw(person_from_row(row)) for row in rows}
             return [found.get(k) for k in keys]
 
         return DataLoader(load_fn=load)

@@ -1,19 +1,36 @@
-"""The root Query: persons by id, by page and by individual number, and the viewer."""
+"""The root Query: persons by id, by page and by individual number, the viewer, the legal bases, and
+the provision records (a person's disclosure request, the review queue) and transfer applications."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import strawberry
 
+from policies import legal_bases as registry
 from policies.individual_number import IndividualNumber, InvalidIndividualNumber
-from schema.duties import NUMBER_USE, READ_PERSONS, requires_duty
+from schema.audit import READ_AUDIT, AuditEventConnection, AuditFilter
+from schema.duties import (
+    NUMBER_USE,
+    PROVIDE_INFORMATION,
+    READ_PERSONS,
+    REQUEST_TRANSFER,
+    REVIEW_PROVISIONS,
+    requires_duty,
+)
 from schema.errors import BadUserInput
+from schema.legal_bases import Direction, LegalBasis
 from schema.persons import Person, PersonConnection, PersonFilter
+from schema.provisions import ProvisionRecordConnection
+from schema.transfers import TransferPermission, TransferPermissionStatus
 from schema.viewer import Viewer
 
+from . import provisions, transfers
+from .audit import DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, audit_events_page
 from .context import Context
 from .persons import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parse_person_id, person_by_index, persons_page
+from .provisions import DEFAULT_RECORDS_PAGE, MAX_RECORDS_PAGE
 
 __all__ = ["Query"]
 
@@ -47,7 +64,9 @@ class Query:
         after: str | None = None,
     ) -> PersonConnection:
         ctx = info.context
-        return await persons_page(ctx.db, filter_, first=first, after=after, today=ctx.today)
+        page = await persons_page(ctx.db, filter_, first=first, after=after, today=ctx.today)
+        ctx.audit.saw_all(edge.node for edge in page.edges)
+        return page
 
     @strawberry.field(
         description=(
@@ -63,4 +82,83 @@ class Query:
         except InvalidIndividualNumber as exc:
             raise BadUserInput(str(exc), field=exc.field, reason=exc.reason) from None
         ctx = info.context
-        return await person_by_index(ctx.db, ctx.vault.blind_index(number))
+        found = await person_by_index(ctx.db, ctx.vault.blind_index(number))
+        ctx.audit.saw_all([found])
+        return found
+
+    @strawberry.field(
+        description=(
+            "法令上の根拠 — the legal-basis entries in force on `on` (default: today), of one direction or all."
+        ),
+        directives=requires_duty(PROVIDE_INFORMATION),
+    )
+    def legal_bases(
+        self, info: Info, direction: Direction | None = None, on: dt.date | None = None
+    ) -> list[LegalBasis]:
+        info.context.require(PROVIDE_INFORMATION)
+        day = on if on is not None else info.context.today
+        wanted = registry.Direction(direction.value) if direction is not None else None
+        return [LegalBasis.of(row) for row in registry.entries(wanted, day)]
+
+    @strawberry.field(
+        description=(
+            "情報提供等記録 about a person — provisions, transfers and inquiries — newest first, "
+            f"{DEFAULT_RECORDS_PAGE} per page by default (at most {MAX_RECORDS_PAGE}): what the person may see "
+            "on a disclosure request."
+        ),
+        directives=requires_duty(NUMBER_USE),
+    )
+    async def provision_records(
+        self,
+        info: Info,
+        person_id: strawberry.ID,
+        first: int = DEFAULT_RECORDS_PAGE,
+        after: str | None = None,
+    ) -> ProvisionRecordConnection:
+        page = await provisions.provision_records(info.context, person_id, first, after)
+        info.context.audit.touch(parse_person_id(person_id, field="personId"))  # the records are about them
+        return page
+
+    @strawberry.field(
+        description="Provisions waiting for a reviewer (自動応答不可), oldest first.",
+        directives=requires_duty(REVIEW_PROVISIONS),
+    )
+    async def pending_provisions(
+        self, info: Info, first: int = DEFAULT_RECORDS_PAGE, after: str | None = None
+    ) -> ProvisionRecordConnection:
+        return await provisions.pending_provisions(info.context, first, after)
+
+    @strawberry.field(
+        description="Transfer applications of every department, newest first (for the section's judgement).",
+        directives=requires_duty(REVIEW_PROVISIONS),
+    )
+    async def transfer_permissions(
+        self, info: Info, status: TransferPermissionStatus | None = None
+    ) -> list[TransferPermission]:
+        return await transfers.transfer_permissions(info.context, status, own_department=False)
+
+    @strawberry.field(
+        description="The token's department's own transfer applications, newest first.",
+        directives=requires_duty(REQUEST_TRANSFER),
+    )
+    async def department_transfer_permissions(
+        self, info: Info, status: TransferPermissionStatus | None = None
+    ) -> list[TransferPermission]:
+        return await transfers.transfer_permissions(info.context, status, own_department=True)
+
+    @strawberry.field(
+        description=(
+            "The audit trail (アクセス記録), newest first, "
+            f"{DEFAULT_AUDIT_PAGE} per page by default (at most {MAX_AUDIT_PAGE}). Person ids only."
+        ),
+        directives=requires_duty(READ_AUDIT),
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        filter_: Annotated[AuditFilter | None, strawberry.argument(name="filter")] = None,
+        first: int = DEFAULT_AUDIT_PAGE,
+        after: str | None = None,
+    ) -> AuditEventConnection:
+        info.context.require(READ_AUDIT)
+        return await audit_events_page(info.context.db, filter_, first=first, after=after)

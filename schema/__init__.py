@@ -24,6 +24,8 @@ from .certifications import (
 from .context import GraphQLInfo, Loaders, RequestContext
 from .duties import NUMBER_USE, requires_duty
 from .errors import BadUserInput
+from .inquiries import Inquiry, InquiryResult
+from .legal_bases import Direction, InformationItem, LegalBasis, LocalizedText
 from .levies import Levy, LevyInstallment, LevyReceipt, LevyRefund, LevyReminder
 from .persons import (
     Address,
@@ -40,6 +42,8 @@ from .persons import (
     PersonFilter,
     ResidentMove,
 )
+from .provided import ProvidedInformation
+from .provisions import Denied, PendingReview, Provided, ProvisionRecord, ProvisionResult
 from .qualifications import (
     CertificateIssuance,
     CopayRatio,
@@ -47,6 +51,7 @@ from .qualifications import (
     Qualification,
     QualificationEvent,
 )
+from .transfers import TransferPage, TransferPermission, TransferResult
 from .viewer import Viewer
 
 __all__ = [
@@ -70,6 +75,8 @@ __all__ = [
     "CopayRatio",
     "CostReduction",
     "Delivery",
+    "Denied",
+    "Direction",
     "DoctorOpinion",
     "FacilityAdmission",
     "ForeignResident",
@@ -77,24 +84,37 @@ __all__ = [
     "HighCostBenefit",
     "HomeVisitSurvey",
     "Household",
+    "InformationItem",
+    "Inquiry",
+    "InquiryResult",
+    "LegalBasis",
     "Levy",
     "LevyInstallment",
     "LevyReceipt",
     "LevyRefund",
     "LevyReminder",
     "Loaders",
+    "LocalizedText",
     "MoveAddress",
     "PageInfo",
+    "PendingReview",
     "Person",
     "PersonConnection",
     "PersonEdge",
     "PersonFilter",
+    "Provided",
+    "ProvidedInformation",
+    "ProvisionRecord",
+    "ProvisionResult",
     "Qualification",
     "QualificationEvent",
     "RecipientNotice",
     "Reimbursement",
     "RequestContext",
     "ResidentMove",
+    "TransferPage",
+    "TransferPermission",
+    "TransferResult",
     "Viewer",
     "requires_duty",
 ]

@@ -23,12 +23,17 @@ from strawberry.schema_directive import Location
 from policies.roles import DUTY_NAMES, policy
 
 __all__ = [
+    "INQUIRE",
     "NUMBER_USE",
+    "PROVIDE_INFORMATION",
     "READ_BENEFITS",
     "READ_CERTIFICATIONS",
     "READ_LEVIES",
     "READ_PERSONS",
     "READ_QUALIFICATIONS",
+    "RECEIVE_TRANSFER",
+    "REQUEST_TRANSFER",
+    "REVIEW_PROVISIONS",
     "DutyName",
     "RequiresDuty",
     "required_duties",
@@ -42,6 +47,16 @@ READ_QUALIFICATIONS: Final = "read_qualifications"
 READ_CERTIFICATIONS: Final = "read_certifications"
 READ_BENEFITS: Final = "read_benefits"
 READ_LEVIES: Final = "read_levies"
+PROVIDE_INFORMATION: Final = "provide_information"
+"""情報提供: answer other bodies' requests over the network (the intermediate server, number-use staff)."""
+REVIEW_PROVISIONS: Final = "review_provisions"
+"""The section chief: confirm pending provisions (自動応答不可) and judge transfer applications (III-5)."""
+REQUEST_TRANSFER: Final = "request_transfer"
+"""A receiving department (別紙2) applies for a transfer (利用申請)."""
+RECEIVE_TRANSFER: Final = "receive_transfer"
+"""A receiving department receives what an approved application grants."""
+INQUIRE: Final = "inquire"
+"""情報照会: number-use staff ask other bodies (別表第2 93, 94) and record the answers."""
 
 _DUTY_ENUM: Any = enum.Enum("Duty", {name.upper(): name for name in sorted(DUTY_NAMES)})  # type: ignore[misc]
 DutyName: Any = strawberry.enum(_DUTY_ENUM, description="Duties (事務) of policies/data/roles.toml")

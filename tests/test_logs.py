@@ -41,7 +41,9 @@ def test_the_access_log_keeps_its_fields() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(MaskIndividualNumbers())
-    handler.setFormatter(AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s', use_colors=False))
+    handler.setFormatter(
+        AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s', use_colors=False)
+    )
     logger = logging.getLogger("uvicorn.access.test")
     logger.setLevel(logging.INFO)
     logger.propagate = False

@@ -23,9 +23,9 @@ from policies.roles import (
 ALL_READS = {"read_persons", "read_qualifications", "read_certifications", "read_benefits", "read_levies"}
 
 EXPECTED = {
-    "kaigo_number_officer": {"number_use", *ALL_READS},
+    "kaigo_number_officer": {"number_use", "provide_information", "inquire", *ALL_READS},
     "kaigo_officer": set(ALL_READS),
-    "kaigo_section_chief": {"number_use", "review_provisions", *ALL_READS},
+    "kaigo_section_chief": {"number_use", "review_provisions", "provide_information", "inquire", *ALL_READS},
     "kenko_choju_officer": {"read_persons", "read_qualifications", "read_certifications"},
     "shido_kansa_officer": {"read_persons", "read_certifications", "read_benefits"},
     "intermediate_server": {"provide_information"},
@@ -48,6 +48,7 @@ def test_role_and_duty_names() -> None:
         "number_use",
         *ALL_READS,
         "provide_information",
+        "inquire",
         "review_provisions",
         "request_transfer",
         "receive_transfer",

@@ -1,5 +1,6 @@
 """SQLAlchemy models of the LTCI information file (介護保険関係情報ファイル), one module per record group."""
 
+from .audit import AuditEvent as AuditEvent
 from .base import Base
 from .benefits import (
     BenefitRestriction,
@@ -13,8 +14,10 @@ from .benefits import (
 )
 from .certifications import CarePlanNotification, Certification
 from .codes import CODE_TABLES
+from .documents import PersistedDocument as PersistedDocument
 from .levies import Levy, LevyInstallment, LevyReceipt, LevyRefund, LevyReminder
 from .persons import Person, ResidentMove
+from .provisions import Inquiry, ProvisionRecord, TransferPermission
 from .qualifications import (
     CertificateIssuance,
     CopayRatio,
@@ -37,15 +40,18 @@ __all__ = [
     "CostReduction",
     "FacilityAdmission",
     "HighCostBenefit",
+    "Inquiry",
     "Levy",
     "LevyInstallment",
     "LevyReceipt",
     "LevyRefund",
     "LevyReminder",
     "Person",
+    "ProvisionRecord",
     "Qualification",
     "QualificationEvent",
     "RecipientNotice",
     "Reimbursement",
     "ResidentMove",
+    "TransferPermission",
 ]

@@ -161,11 +161,12 @@ async def _check_schema(conn: AsyncConnection) -> None:
 
 
 async def _truncate(conn: AsyncConnection) -> None:
-    """Empty every data table of the model (code tables and alembic_version stay)."""
+    """Empty every data table of the model (code tables, alembic_version and the append-only audit
+    trail stay: who read what is not demo data)."""
     from persistence.models import CODE_TABLES, Base
 
-    code_tables = {t.name for t in CODE_TABLES.values()}
-    names = sorted(t.name for t in Base.metadata.sorted_tables if t.name not in code_tables)
+    kept = {t.name for t in CODE_TABLES.values()} | {"audit_events"}
+    names = sorted(t.name for t in Base.metadata.sorted_tables if t.name not in kept)
     await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY"))
 
 

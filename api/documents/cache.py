@@ -1,0 +1,104 @@
+"""The in-process cache of persisted documents: parsed once, validated once per role view.
+
+Two bounded LRU maps, shared by every request of the worker:
+
+- document id → :class:`PreparedDocument` (text, parsed ``DocumentNode``, and the duty sets whose
+  view validated it). Keyed by the id alone: the text behind an id never changes. A duty set is the
+  identity of a role view (``resolvers.schema_for`` builds one schema per duty set), so "validated for
+  these duties" is exact, with no id() of a schema object that could be reused.
+- (client, document id) → when the database last confirmed the registration is live. Trusted clients
+  are re-checked after ``recheck_seconds``, so a revocation reaches every worker within that time.
+
+Nothing else is cached: no variables, no results, no principal. Every other worker rebuilds its own
+entries from the database on a miss (one primary-key query, one parse, one validation).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from graphql import DocumentNode, OperationDefinitionNode, parse, specified_rules
+from strawberry import Schema
+from strawberry.schema.schema import validate_document
+
+__all__ = ["DocumentCache", "PreparedDocument", "prepare_document"]
+
+
+@dataclass(eq=False)
+class PreparedDocument:
+    id: str
+    text: str
+    node: DocumentNode
+    operation_name: str | None
+    operation_type: str | None  # None when the document holds several operations
+    valid_for: set[frozenset[str]] = field(default_factory=set)
+
+    def validate(self, schema: Schema, duties: frozenset[str]) -> bool:
+        """Whether the view of ``duties`` accepts the document (graphql-core, once per view)."""
+        if duties in self.valid_for:
+            return True
+        if validate_document(schema._schema, self.node, tuple(specified_rules)):
+            return False  # the request runs on the ordinary path, which reports the errors
+        self.valid_for.add(duties)
+        return True
+
+
+def prepare_document(document_id: str, text: str) -> PreparedDocument:
+    """Parse a document (raises ``GraphQLSyntaxError``); ``document_id`` must be the text's sha256."""
+    node = parse(text)
+    operations = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) == 1:
+        only = operations[0]
+        name = only.name.value if only.name else None
+        return PreparedDocument(document_id, text, node, name, only.operation.value)
+    return PreparedDocument(document_id, text, node, None, None)
+
+
+class DocumentCache:
+    def __init__(
+        self,
+        *,
+        size: int = 1024,
+        recheck_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.size = size
+        self.recheck_seconds = recheck_seconds
+        self._clock = clock
+        self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._confirmed: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    def get(self, document_id: str) -> PreparedDocument | None:
+        found = self._documents.get(document_id)
+        if found is not None:
+            self._documents.move_to_end(document_id)
+        return found
+
+    def put(self, document: PreparedDocument) -> PreparedDocument:
+        """Keep ``document`` (or the entry already kept for its id, which every request then shares)."""
+        kept = self._documents.setdefault(document.id, document)
+        self._documents.move_to_end(document.id)
+        while len(self._documents) > self.size:
+            self._documents.popitem(last=False)
+        return kept
+
+    def registered(self, client_name: str, document_id: str) -> bool:
+        """The database confirmed this registration live less than ``recheck_seconds`` ago."""
+        checked = self._confirmed.get((client_name, document_id))
+        return checked is not None and self._clock() - checked < self.recheck_seconds
+
+    def confirm(self, client_name: str, document_id: str) -> None:
+        key = (client_name, document_id)
+        self._confirmed[key] = self._clock()
+        self._confirmed.move_to_end(key)
+        while len(self._confirmed) > 4 * self.size:
+            self._confirmed.popitem(last=False)
+
+    def forget(self, client_name: str, document_id: str) -> None:
+        self._confirmed.pop((client_name, document_id), None)
+
+    def __len__(self) -> int:
+        return len(self._documents)

@@ -1,0 +1,49 @@
+"""The audit trail (アクセス記録): one row per operation that read or moved personal data.
+
+Append-only: the database refuses UPDATE, DELETE and TRUNCATE (migration 0004's triggers), and each row
+carries the hash of the one before it, so a row changed behind the triggers' back breaks the chain
+(``kaigo audit verify``). Person ids only — never names or numbers: the auditor has no personal data duty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, String
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # 1, 2, 3 … no gaps
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    subject: Mapped[str] = mapped_column(String(200))  # 職員 (the token's sub)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    department: Mapped[str | None] = mapped_column(String(64))
+    operation_type: Mapped[str] = mapped_column(String(12))
+    operation_name: Mapped[str | None] = mapped_column(String(200))
+    document_id: Mapped[str | None] = mapped_column(String(80))
+    person_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    number_person_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))  # 個人番号 revealed for these
+    decisions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # [{"code", "basis_item"}]
+    outcome: Mapped[str] = mapped_column(String(8))
+    error_codes: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (
+        CheckConstraint("outcome IN ('ok', 'error')", name="outcome_values"),
+        CheckConstraint("seq > 0", name="seq_positive"),
+        Index("ix_audit_events_subject_seq", "subject", "seq"),
+        Index("ix_audit_events_occurred_at", "occurred_at"),
+        Index("ix_audit_events_person_ids", "person_ids", postgresql_using="gin"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent seq={self.seq}>"

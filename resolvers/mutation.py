@@ -1,0 +1,120 @@
+"""The root Mutation: provision, its review, transfers and inquiries.
+
+Every field carries the duty it needs (``@requiresDuty``), so a role sees only the mutations it may
+call, and a role that may call none has no Mutation type at all (resolvers/build.py). Each resolver
+checks the duty again before touching anything.
+
+One operation, one transaction (api/graphql_view.py): a decision, its record and the information read
+for it commit together; a mutation that ends with an error is rolled back whole (nothing recorded).
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.duties import (
+    INQUIRE,
+    PROVIDE_INFORMATION,
+    RECEIVE_TRANSFER,
+    REQUEST_TRANSFER,
+    REVIEW_PROVISIONS,
+    requires_duty,
+)
+from schema.inquiries import InquiryAnswered, InquiryResponseInput, InquiryResult, RecordInquiryInput
+from schema.provisions import ProvideInformationInput, ProvisionResult
+from schema.transfers import (
+    RequestTransferPermissionInput,
+    TransferApplicationResult,
+    TransferInformationInput,
+    TransferPermissionDecision,
+    TransferResult,
+)
+
+from . import inquiries, provisions, transfers
+from .audit import audited
+from .context import Context
+
+__all__ = ["Mutation"]
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description=(
+            "情報提供 — answer a request received over the network: Provided (with what was sent), PendingReview "
+            "(自動応答不可: staff confirm first) or Denied (code, reason). The same requestId with the same input "
+            "answers the same; with other input it is REQUEST_ID_REUSED."
+        ),
+        directives=requires_duty(PROVIDE_INFORMATION),
+    )
+    async def provide_information(self, info: Info, input: ProvideInformationInput) -> ProvisionResult:
+        return await audited(info.context.audit, await provisions.provide_information(info.context, input))
+
+    @strawberry.mutation(
+        description=(
+            "Confirm (send: Provided, the information read now) or refuse (Denied REFUSED_BY_REVIEWER) a provision "
+            "waiting for review. NOT_PENDING_REVIEW for any other record, ALREADY_CONFIRMED the second time."
+        ),
+        directives=requires_duty(REVIEW_PROVISIONS),
+    )
+    async def confirm_provision(
+        self, info: Info, record_id: strawberry.ID, approve: bool, note: str | None = None
+    ) -> ProvisionResult:
+        return await audited(
+            info.context.audit, await provisions.confirm_provision(info.context, record_id, approve, note)
+        )
+
+    @strawberry.mutation(
+        description=(
+            "移転の利用申請 — the token's department applies for a transfer under a 別表第2 item; the LTCI "
+            "section judges it (REQUESTED), or it is Denied with the decision's code."
+        ),
+        directives=requires_duty(REQUEST_TRANSFER),
+    )
+    async def request_transfer_permission(
+        self, info: Info, input: RequestTransferPermissionInput
+    ) -> TransferApplicationResult:
+        return await audited(
+            info.context.audit, await transfers.request_transfer_permission(info.context, input)
+        )
+
+    @strawberry.mutation(
+        description="Approve or reject a transfer application, once (ALREADY_DECIDED after).",
+        directives=requires_duty(REVIEW_PROVISIONS),
+    )
+    async def decide_transfer_permission(
+        self, info: Info, id: strawberry.ID, approve: bool, reason: str | None = None
+    ) -> TransferPermissionDecision:
+        return await audited(
+            info.context.audit, await transfers.decide_transfer_permission(info.context, id, approve, reason)
+        )
+
+    @strawberry.mutation(
+        description=(
+            "移転 — one page of the permitted items of in-scope persons under an approved, valid permission held "
+            "by the token's department; Denied otherwise. Page with `first` and `after`; one record per page."
+        ),
+        directives=requires_duty(RECEIVE_TRANSFER),
+    )
+    async def transfer_information(self, info: Info, input: TransferInformationInput) -> TransferResult:
+        return await audited(info.context.audit, await transfers.transfer_information(info.context, input))
+
+    @strawberry.mutation(
+        description="情報照会 — record an inquiry under 別表第2 93 or 94 (a 情報提供許可証 is required).",
+        directives=requires_duty(INQUIRE),
+    )
+    async def record_inquiry(self, info: Info, input: RecordInquiryInput) -> InquiryResult:
+        return await audited(info.context.audit, await inquiries.record_inquiry(info.context, input))
+
+    @strawberry.mutation(
+        description="Attach the answer received to an inquiry, once (ALREADY_ANSWERED after).",
+        directives=requires_duty(INQUIRE),
+    )
+    async def record_inquiry_response(
+        self, info: Info, inquiry_id: strawberry.ID, response: InquiryResponseInput
+    ) -> InquiryAnswered:
+        return await audited(
+            info.context.audit, await inquiries.record_inquiry_response(info.context, inquiry_id, response)
+        )

@@ -1,0 +1,198 @@
+"""提供 — provision over the information provision network, its answers, and the provision records
+(情報提供等記録) every provision, transfer and inquiry leaves.
+
+An answer is a union: ``Provided`` (with what was sent), ``PendingReview`` (自動応答不可: staff confirm
+first, III-6 リスク2 ③) or ``Denied`` (a machine-readable code and one sentence in Japanese and English).
+A denial is an answer, not an error: it is recorded like any other outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import operator
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from policies.decisions import DENIAL_CODES
+from policies.outcomes import DENIED_CODES, RECORD_OUTCOMES, STEP_CODES
+
+from .duties import READ_PERSONS, requires_duty
+from .legal_bases import Direction, InformationItem, LegalBasis, LocalizedText
+from .persons import PageInfo, Person
+from .provided import ProvidedInformation
+
+__all__ = [
+    "DenialCode",
+    "Denied",
+    "PendingReview",
+    "ProvideInformationInput",
+    "Provided",
+    "ProvisionRecord",
+    "ProvisionRecordConnection",
+    "ProvisionRecordEdge",
+    "ProvisionResult",
+    "ProvisionSubjectInput",
+    "RecordActor",
+    "RecordOutcome",
+    "RecordedBasis",
+    "RecordedPage",
+]
+
+if TYPE_CHECKING:
+    RecordOutcome = enum.Enum
+    DenialCode = enum.Enum
+else:
+    RecordOutcome = strawberry.enum(
+        enum.Enum("RecordOutcome", {name: name for name in RECORD_OUTCOMES}, module=__name__),
+        name="RecordOutcome",
+        description="What a provision record (情報提供等記録) records.",
+    )
+    for _value in RecordOutcome.__strawberry_definition__.values:
+        _value.description = " — ".join(RECORD_OUTCOMES[_value.value])
+
+    DenialCode = strawberry.enum(
+        enum.Enum("DenialCode", {code: code for code in sorted(DENIED_CODES)}, module=__name__),
+        name="DenialCode",
+        description="Why a provision, transfer or inquiry was denied (policies/decisions.py, policies/outcomes.py).",
+    )
+    for _value in DenialCode.__strawberry_definition__.values:
+        _outcome = DENIAL_CODES.get(_value.value) or STEP_CODES[_value.value]
+        _value.description = _outcome.en
+
+
+@strawberry.type(description="Who acted: the verified principal of the request.")
+class RecordActor:
+    subject: str = strawberry.field(description="Subject of the token (staff id or system client)")
+    roles: list[str]
+    department: str | None = strawberry.field(description="Department id (receiving departments)")
+
+
+@strawberry.type(description="The legal basis a record was decided against.")
+class RecordedBasis:
+    item: str = strawberry.field(description='The item asked for, canonical ("94", "56の2")')
+    legal_basis_id: str | None = strawberry.field(description="The registry row in force; null if none was")
+    instrument: str | None
+    article: str | None
+    citation: str | None
+
+
+@strawberry.type(description="The persons of one transfer page: keyset bounds on the person id.")
+class RecordedPage:
+    after: str | None = strawberry.field(description="The `after` cursor the page was asked for")
+    end_cursor: str | None = strawberry.field(description="Cursor of the page's last person")
+    person_count: int
+
+
+@strawberry.type(
+    description=(
+        "情報提供等記録 — one immutable record of an attempt or outcome of a provision, transfer or inquiry: "
+        "both parties, time, basis, items, outcome and who acted. Kept 7 years."
+    )
+)
+class ProvisionRecord:
+    fetch_person: strawberry.Private[Callable[[], Awaitable[Person | None]]]
+
+    id: strawberry.ID
+    recorded_at: dt.datetime
+    direction: Direction
+    outcome: RecordOutcome
+    code: str = strawberry.field(description="The decision's or the step's machine-readable code")
+    reason: LocalizedText
+    provider: str = strawberry.field(description="情報提供者 / 移転元 / the body asked (照会先)")
+    recipient: str = strawberry.field(description="情報照会者 / 移転先 / the city (照会者)")
+    basis: RecordedBasis
+    items: list[str] = strawberry.field(description="Information item ids asked for (or answered)")
+    request_id: str | None
+    request_date: dt.date | None
+    permit_number: str | None = strawberry.field(description="情報提供許可証")
+    actor: RecordActor
+    note: str | None = strawberry.field(description="Reviewer's note, or the reason of a decision")
+    resolves_record_id: strawberry.ID | None = strawberry.field(
+        description="The pending record a confirmation or refusal resolves"
+    )
+    transfer_permission_id: strawberry.ID | None
+    inquiry_id: strawberry.ID | None
+    page: RecordedPage | None = strawberry.field(description="A transfer page's persons")
+
+    @strawberry.field(
+        description="The person the record is about (null for a transfer page or an unknown subject).",
+        directives=requires_duty(READ_PERSONS),
+    )
+    async def person(self) -> Person | None:
+        return await self.fetch_person()
+
+
+@strawberry.type
+class ProvisionRecordEdge:
+    cursor: str
+    node: ProvisionRecord
+
+
+@strawberry.type(description="A page of provision records.")
+class ProvisionRecordConnection:
+    edges: list[ProvisionRecordEdge]
+    page_info: PageInfo
+
+    @strawberry.field(description="The nodes of `edges`.")
+    def nodes(self) -> list[ProvisionRecord]:
+        return list(map(operator.attrgetter("node"), self.edges))
+
+
+@strawberry.type(description="Provided: the information was sent; `payload` is what was sent.")
+class Provided:
+    record: ProvisionRecord
+    payload: ProvidedInformation
+
+
+@strawberry.type(
+    description=(
+        "Permitted, but staff confirm before sending (自動応答不可); `confirmProvision` sends or refuses it, "
+        "and the same request id then answers Provided or Denied."
+    )
+)
+class PendingReview:
+    record: ProvisionRecord
+    reason: LocalizedText
+
+
+@strawberry.type(description="Denied: nothing was sent; `code` says why, `reason` in Japanese and English.")
+class Denied:
+    record: ProvisionRecord
+    code: DenialCode
+    reason: LocalizedText
+    basis: LegalBasis | None = strawberry.field(
+        description="The legal basis decided against, if one was found"
+    )
+
+
+ProvisionResult = Annotated[Provided | PendingReview | Denied, strawberry.union("ProvisionResult")]
+
+
+@strawberry.input(one_of=True, description="The person a provision is about: exactly one of the two.")
+class ProvisionSubjectInput:
+    linkage_code: str | None = strawberry.field(
+        default=strawberry.UNSET, description="符号 — the network's linkage code (1-32 letters and digits)"
+    )
+    addressee_code: str | None = strawberry.field(
+        default=strawberry.UNSET, description="宛名コード — the city's person key (10-15 digits)"
+    )
+
+
+@strawberry.input(description="A request for provision received over the network (情報提供の求め).")
+class ProvideInformationInput:
+    request_id: str = strawberry.field(
+        description="Idempotency key: the same id and input give the same answer (1-64 of A-Z a-z 0-9 . _ -)"
+    )
+    permit_number: str = strawberry.field(description="情報提供許可証 number issued by the network")
+    inquirer: str = strawberry.field(
+        description="情報照会者 — the body asking, as 別表第2's first column names it"
+    )
+    basis_item: str = strawberry.field(description='Item of 別表第2: "94", "別表第2 94", "56-2" …')
+    subject: ProvisionSubjectInput
+    items: list[InformationItem] = strawberry.field(description="The information items asked for")
+    request_date: dt.date = strawberry.field(
+        description="Date of the request; decided against the entry in force on it (not after today)"
+    )

@@ -1,0 +1,144 @@
+"""移転 — transfers of LTCI information to other departments of the city (別紙2).
+
+III-5: 「データ提供・移転先からの利用申請を求め、データ提供・移転元が法的根拠等を判断し、承認を得たもののみ、データの
+提供・移転を許可する。」 A receiving department applies (`requestTransferPermission`), the section chief
+judges (`decideTransferPermission`), and only while an approved permission is valid does the department
+receive (`transferInformation`), page by page, one record per page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Annotated
+
+import strawberry
+
+from .enums import CareLevel, InsuredCategory
+from .legal_bases import InformationItem, LegalBasis, LocalizedText
+from .persons import PageInfo
+from .provided import ProvidedInformation
+from .provisions import Denied, ProvisionRecord
+
+__all__ = [
+    "MAX_TRANSFER_PAGE",
+    "RequestTransferPermissionInput",
+    "TransferApplicationResult",
+    "TransferFilter",
+    "TransferInformationInput",
+    "TransferPage",
+    "TransferPermission",
+    "TransferPermissionDecision",
+    "TransferPermissionRequested",
+    "TransferPermissionStatus",
+    "TransferResult",
+    "TransferredPerson",
+]
+
+MAX_TRANSFER_PAGE = 1000
+DEFAULT_TRANSFER_PAGE = 100
+
+
+@strawberry.enum(description="State of a transfer application (利用申請).")
+class TransferPermissionStatus(enum.Enum):
+    REQUESTED = strawberry.enum_value("REQUESTED", description="申請中 — waiting for the section's judgement")
+    APPROVED = strawberry.enum_value("APPROVED", description="承認 — transfers allowed within the period")
+    REJECTED = strawberry.enum_value("REJECTED", description="不承認")
+
+
+@strawberry.type(description="移転の利用申請 — a department's application and the section's judgement.")
+class TransferPermission:
+    id: strawberry.ID
+    department: str = strawberry.field(description="Department id (roles.toml)")
+    department_name: str = strawberry.field(description="部署名")
+    basis_item: str = strawberry.field(description="別表第2 item of the department's affair")
+    basis: LegalBasis | None = strawberry.field(description="The legal basis in force when applied for")
+    items: list[InformationItem]
+    purpose: str = strawberry.field(description="利用目的, the department's words")
+    valid_from: dt.date
+    valid_to: dt.date | None = strawberry.field(description="null: until the legal basis ends")
+    status: TransferPermissionStatus
+    request_id: str
+    requested_at: dt.datetime
+    requested_by: str
+    decided_at: dt.datetime | None
+    decided_by: str | None
+    decision_reason: str | None
+
+
+@strawberry.type(description="The application was received; the section chief judges it.")
+class TransferPermissionRequested:
+    permission: TransferPermission
+    record: ProvisionRecord
+    reason: LocalizedText
+
+
+TransferApplicationResult = Annotated[
+    TransferPermissionRequested | Denied, strawberry.union("TransferApplicationResult")
+]
+
+
+@strawberry.type(description="The section's judgement of an application, and its record.")
+class TransferPermissionDecision:
+    permission: TransferPermission
+    record: ProvisionRecord
+
+
+@strawberry.input(description="A department's application for a transfer (利用申請).")
+class RequestTransferPermissionInput:
+    request_id: str = strawberry.field(description="The department's application number; idempotency key")
+    basis_item: str = strawberry.field(description='別表第2 item of the affair: "26", "56の2" …')
+    items: list[InformationItem]
+    purpose: str = strawberry.field(description="利用目的 (1-500 characters)")
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+
+@strawberry.input(
+    description="Which in-scope persons to transfer when no subjects are listed; all given must hold."
+)
+class TransferFilter:
+    care_level: CareLevel | None = strawberry.field(
+        default=None, description="Care level of the certification valid today"
+    )
+    insured_category: InsuredCategory | None = None
+
+
+@strawberry.input(description="One page of a transfer under an approved permission.")
+class TransferInformationInput:
+    request_id: str = strawberry.field(
+        description="Idempotency key of the whole transfer: every page carries it; a page is keyed by `after`"
+    )
+    permission_id: strawberry.ID
+    items: list[InformationItem] = strawberry.field(
+        description="Information items wanted (granted ones only)"
+    )
+    subjects: list[str] | None = strawberry.field(
+        default=None, description="宛名コード of the persons wanted (at most 1000); not with `filter`"
+    )
+    filter_: TransferFilter | None = strawberry.field(
+        default=None, name="filter", description="Without subjects: every in-scope person matching it"
+    )
+    first: int = strawberry.field(
+        default=DEFAULT_TRANSFER_PAGE, description=f"Persons per page, 1-{MAX_TRANSFER_PAGE}"
+    )
+    after: str | None = strawberry.field(default=None, description="`endCursor` of the previous page")
+
+
+@strawberry.type(description="One person of a transfer page, identified by the 宛名コード.")
+class TransferredPerson:
+    addressee_code: str = strawberry.field(description="宛名コード")
+    information: ProvidedInformation
+
+
+@strawberry.type(description="One page of a transfer, in person-id order, and its record.")
+class TransferPage:
+    record: ProvisionRecord
+    persons: list[TransferredPerson]
+    page_info: PageInfo
+    unmatched_subjects: list[str] = strawberry.field(
+        description="Listed 宛名コード that name no in-scope person (with `subjects` only)"
+    )
+
+
+TransferResult = Annotated[TransferPage | Denied, strawberry.union("TransferResult")]

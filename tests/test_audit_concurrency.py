@@ -1,0 +1,89 @@
+"""The audit chain under concurrent requests that really commit, and ``kaigo audit verify`` on it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.cli import build_parser
+from api.settings import Settings
+from persistence.crypto import NumberVault
+from persistence.db import Database, make_engine
+from persistence.seed import seed_city
+
+pytestmark = pytest.mark.db
+
+PERSON = "query Person($id: ID!) { person(id: $id) { id individualNumber } }"
+
+
+@pytest.fixture
+async def city(empty_database_url: str, vault: NumberVault) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(empty_database_url, pool_size=8)
+    await seed_city(engine, vault, insured=20, seed=5, today=date(2026, 11, 1))
+    yield engine
+    await engine.dispose()
+
+
+async def test_concurrent_requests_make_one_intact_chain(
+    city: AsyncEngine,
+    empty_database_url: str,
+    vault: NumberVault,
+    authenticator: Any,
+    token_for: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from api.app import create_app
+    from api.runtime import Runtime
+
+    async with city.connect() as conn:
+        ids = [r.id for r in await conn.execute(text("SELECT id FROM persons ORDER BY id LIMIT 12"))]
+    app = create_app(Runtime(Database(city), vault, authenticator))
+    headers = {"Authorization": f"Bearer {token_for('kaigo_number_officer')}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+
+        async def read(pk: int) -> None:
+            response = await client.post(
+                "/graphql", json={"query": PERSON, "variables": {"id": str(pk)}}, headers=headers
+            )
+            assert response.status_code == 200 and "errors" not in response.json()
+
+        await asyncio.gather(*(read(pk) for pk in ids + ids))
+
+    async with city.connect() as conn:
+        rows = (await conn.execute(text("SELECT seq, person_ids FROM audit_events ORDER BY seq"))).all()
+    assert [r.seq for r in rows] == list(range(1, 2 * len(ids) + 1))
+    assert sorted(r.person_ids[0] for r in rows) == sorted(ids + ids)
+
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    assert await verify_command() == 0
+    assert f"intact: {2 * len(ids)} entries" in capsys.readouterr().out
+
+    async with city.begin() as conn:  # the owner, behind the trigger's back
+        await conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"))
+        await conn.execute(text("UPDATE audit_events SET subject = 'someone else' WHERE seq = 7"))
+        await conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_change"))
+    assert await verify_command() == 1
+    assert "broken at entry 7" in capsys.readouterr().err
+
+
+async def verify_command() -> int:
+    """``kaigo audit verify``'s exit code (in a thread: the command runs its own event loop; without
+    ``main``, whose logging configuration would outlive the test)."""
+
+    def run() -> int:
+        args = build_parser().parse_args(["audit", "verify"])
+        try:
+            args.func(args, Settings.from_env())
+        except SystemExit as exit_:
+            return int(exit_.code or 0)
+        return 0
+
+    return await asyncio.to_thread(run)

@@ -1,0 +1,304 @@
+"""Trusted-documents mode: receiving departments (by role) and configured clients run the documents
+registered for their client only; the client comes from the token, a header, or the department."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from api.app import create_app
+from api.documents import DocumentCache, document_id
+from api.runtime import Runtime
+from persistence import documents as store
+from persistence.crypto import NumberVault
+from persistence.db import Database
+from policies.clients import clients
+from policies.individual_number import complete
+from resolvers.context import request_date
+
+from .persisted_support import MANIFESTS, VIEWER, apq, http, manifest_operation, refusal, register, sha
+
+pytestmark = pytest.mark.db
+
+DEPARTMENT = "fukushi_engo"
+KIOSK = "kiosk"  # a front end configured trusted (KAIGO_TRUSTED_CLIENTS)
+
+
+@pytest.fixture
+async def trusted(
+    seeded_engine: AsyncEngine, seeded_conn: AsyncConnection, vault: NumberVault, authenticator: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app as `kaigo serve` runs it (trusted roles from clients.toml), re-checking at every request."""
+    runtime = Runtime(
+        Database(seeded_engine, bind=seeded_conn),
+        vault,
+        authenticator,
+        trusted_roles=clients().trusted_roles,
+        trusted_clients=frozenset({KIOSK}),
+        document_recheck_seconds=0,
+    )
+    async with http(create_app(runtime)) as client:
+        yield client
+
+
+@pytest.fixture
+def department(token_for: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for('receiving_department', DEPARTMENT)}"}
+
+
+async def _import_manifest(conn: AsyncConnection, client: str) -> None:
+    manifest = json.loads((MANIFESTS / f"{client}.json").read_text(encoding="utf-8"))
+    for op in manifest["operations"]:
+        await register(conn, op["body"], client, kind=op["type"])
+
+
+async def test_a_department_sends_no_text(trusted: httpx.AsyncClient, department: dict[str, str]) -> None:
+    free = await trusted.post("/graphql", json={"query": VIEWER}, headers=department)
+    refusal(free, 400, "PERSISTED_QUERY_ID_REQUIRED")
+    registering = await trusted.post(
+        "/graphql", json={"query": VIEWER, "extensions": apq(VIEWER)}, headers=department
+    )
+    refusal(registering, 400, "PERSISTED_QUERY_ID_REQUIRED")
+    for request in (
+        {"extensions": apq(VIEWER)},
+        {"documentId": sha(VIEWER)},
+        {"doc_id": document_id(VIEWER)},
+    ):
+        refusal(
+            await trusted.post("/graphql", json=request, headers=department),
+            404,
+            "PERSISTED_QUERY_NOT_IN_LIST",
+        )
+
+
+async def test_a_department_runs_its_registered_documents_by_any_protocol(
+    trusted: httpx.AsyncClient, department: dict[str, str], seeded_conn: AsyncConnection
+) -> None:
+    await _import_manifest(seeded_conn, DEPARTMENT)
+    viewer = manifest_operation(DEPARTMENT, "Viewer")["body"]
+    expected = {
+        "data": {
+            "viewer": {
+                "subject": "test-receiving_department",
+                "roles": ["receiving_department"],
+                "department": DEPARTMENT,
+            }
+        }
+    }
+    for request in (
+        {"documentId": sha(viewer)},
+        {"doc_id": document_id(viewer)},
+        {"extensions": apq(viewer)},
+    ):
+        answer = await trusted.post("/graphql", json=request, headers=department)
+        assert answer.json() == expected, answer.text
+    got = await trusted.get("/graphql", params={"documentId": sha(viewer)}, headers=department)
+    assert got.json() == expected
+    named = await trusted.get(
+        "/graphql",
+        params={"documentId": sha(viewer)},
+        headers={**department, "graphql-client-name": DEPARTMENT},
+    )
+    assert named.json() == expected
+    # The department binds the client: a header naming another department's client is refused.
+    other = {**department, "graphql-client-name": "seikatsu_fukushi"}
+    refusal(
+        await trusted.get("/graphql", params={"documentId": sha(viewer)}, headers=other),
+        400,
+        "CLIENT_NAME_MISMATCH",
+    )
+
+
+async def test_documents_of_another_client_or_revoked_are_not_in_the_list(
+    trusted: httpx.AsyncClient, department: dict[str, str], token_for: Any, seeded_conn: AsyncConnection
+) -> None:
+    other = "query Mine { viewer { subject } }"
+    await register(seeded_conn, other, "seikatsu_fukushi")
+    refusal(
+        await trusted.post("/graphql", json={"documentId": sha(other)}, headers=department),
+        404,
+        "PERSISTED_QUERY_NOT_IN_LIST",
+    )
+
+    # An automatic registration by someone else using the department's client name does not count.
+    officer = {"Authorization": f"Bearer {token_for('kaigo_officer')}", "graphql-client-name": DEPARTMENT}
+    sneaked = await trusted.post("/graphql", json={"query": other, "extensions": apq(other)}, headers=officer)
+    assert sneaked.status_code == 200, sneaked.text
+    refusal(
+        await trusted.post("/graphql", json={"documentId": sha(other)}, headers=department),
+        404,
+        "PERSISTED_QUERY_NOT_IN_LIST",
+    )
+
+    await register(seeded_conn, other, DEPARTMENT)
+    assert (
+        await trusted.post("/graphql", json={"documentId": sha(other)}, headers=department)
+    ).status_code == 200
+    assert await store.revoke(seeded_conn, document_id(other), DEPARTMENT) == 1
+    refusal(
+        await trusted.post("/graphql", json={"documentId": sha(other)}, headers=department),
+        404,
+        "PERSISTED_QUERY_NOT_IN_LIST",
+    )
+
+
+async def test_the_departments_transfer_operations_from_the_manifest(
+    trusted: httpx.AsyncClient, department: dict[str, str], token_for: Any, seeded_conn: AsyncConnection
+) -> None:
+    """Apply, be approved (the chief is no trusted client: free text), see the status, receive a page."""
+    await _import_manifest(seeded_conn, DEPARTMENT)
+    apply = manifest_operation(DEPARTMENT, "RequestTransferPermission")
+    values = {
+        "requestId": "pq-apply-1",
+        "basisItem": "61",
+        "items": ["QUALIFICATION", "CERTIFICATION"],
+        "purpose": "老人福祉法による福祉の措置",
+        "validFrom": request_date().isoformat(),
+    }
+    applied = await trusted.post(
+        "/graphql",
+        json={"documentId": sha(apply["body"]), "variables": {"input": values}},
+        headers=department,
+    )
+    result = applied.json()["data"]["requestTransferPermission"]
+    assert result["__typename"] == "TransferPermissionRequested", applied.text
+    permission = result["permission"]["id"]
+
+    chief = {"Authorization": f"Bearer {token_for('kaigo_section_chief')}"}
+    decide = (
+        "mutation D($id: ID!) { decideTransferPermission(id: $id, approve: true) { permission { status } } }"
+    )
+    decided = await trusted.post(
+        "/graphql", json={"query": decide, "variables": {"id": permission}}, headers=chief
+    )
+    assert decided.json()["data"]["decideTransferPermission"]["permission"]["status"] == "APPROVED", (
+        decided.text
+    )
+
+    status = manifest_operation(DEPARTMENT, "DepartmentTransferPermissions")
+    listed = await trusted.get(
+        "/graphql",
+        params={"documentId": sha(status["body"]), "variables": json.dumps({"status": "APPROVED"})},
+        headers=department,
+    )
+    assert [p["id"] for p in listed.json()["data"]["departmentTransferPermissions"]] == [permission]
+
+    transfer = manifest_operation(DEPARTMENT, "TransferInformation")
+    page_input = {
+        "requestId": "pq-transfer-1",
+        "permissionId": permission,
+        "items": ["QUALIFICATION", "CERTIFICATION"],
+        "first": 3,
+    }
+    page = await trusted.post(
+        "/graphql",
+        json={"documentId": sha(transfer["body"]), "variables": {"input": page_input}},
+        headers=department,
+    )
+    body = page.json()["data"]["transferInformation"]
+    assert body["__typename"] == "TransferPage", page.text
+    assert len(body["persons"]) == 3
+    assert body["persons"][0]["information"]["qualification"]["insuredNumber"]
+
+    over_get = await trusted.get("/graphql", params={"documentId": sha(transfer["body"])}, headers=department)
+    refusal(over_get, 405, "METHOD_NOT_ALLOWED")
+
+
+async def test_client_names_from_token_and_header(
+    trusted: httpx.AsyncClient, dev_keys: Any, token_for: Any, seeded_conn: AsyncConnection
+) -> None:
+    named = {
+        "Authorization": "Bearer "
+        + dev_keys.issue_token("kaigo_officer", sub="t-officer", client_name="kaigo_web")
+    }
+    same = await trusted.post(
+        "/graphql", json={"query": VIEWER}, headers={**named, "graphql-client-name": "kaigo_web"}
+    )
+    assert same.status_code == 200, same.text
+    other = await trusted.post(
+        "/graphql", json={"query": VIEWER}, headers={**named, "graphql-client-name": KIOSK}
+    )
+    refusal(other, 400, "CLIENT_NAME_MISMATCH")
+    apollo = await trusted.post(
+        "/graphql", json={"query": VIEWER}, headers={**named, "apollographql-client-name": KIOSK}
+    )
+    refusal(apollo, 400, "CLIENT_NAME_MISMATCH")
+
+    officer = {"Authorization": f"Bearer {token_for('kaigo_officer')}"}
+    both = {**officer, "graphql-client-name": "a", "apollographql-client-name": "b"}
+    refusal(await trusted.post("/graphql", json={"query": VIEWER}, headers=both), 400, "CLIENT_NAME_MISMATCH")
+    odd = {**officer, "graphql-client-name": "no spaces allowed"}
+    refusal(await trusted.post("/graphql", json={"query": VIEWER}, headers=odd), 400, "CLIENT_NAME_MISMATCH")
+    number = complete("98765432101")  # a client name shaped like an individual number is never kept
+    shaped = await trusted.post(
+        "/graphql", json={"query": VIEWER}, headers={**officer, "graphql-client-name": number}
+    )
+    refusal(shaped, 400, "CLIENT_NAME_MISMATCH")
+    assert number not in shaped.text
+
+    # Automatic registration is for any client: it never adds to a (trusted) client's list.
+    doc = "query Who { viewer { roles } }"
+    registered = await trusted.post("/graphql", json={"query": doc, "extensions": apq(doc)}, headers=named)
+    assert registered.status_code == 200
+    assert [d.client_name for d in await store.list_documents(seeded_conn) if d.id == document_id(doc)] == [
+        ""
+    ]
+
+
+async def test_a_client_configured_trusted(
+    trusted: httpx.AsyncClient, dev_keys: Any, token_for: Any, seeded_conn: AsyncConnection
+) -> None:
+    by_token = {
+        "Authorization": "Bearer " + dev_keys.issue_token("kaigo_officer", sub="t-kiosk", client_name=KIOSK)
+    }
+    by_header = {"Authorization": f"Bearer {token_for('kaigo_officer')}", "graphql-client-name": KIOSK}
+    doc = "query Kiosk { viewer { subject } }"
+    for headers in (by_token, by_header):
+        refusal(
+            await trusted.post("/graphql", json={"query": VIEWER}, headers=headers),
+            400,
+            "PERSISTED_QUERY_ID_REQUIRED",
+        )
+        refusal(
+            await trusted.post("/graphql", json={"documentId": sha(doc)}, headers=headers),
+            404,
+            "PERSISTED_QUERY_NOT_IN_LIST",
+        )
+    await register(seeded_conn, doc, KIOSK)
+    for headers in (by_token, by_header):
+        answer = await trusted.post("/graphql", json={"documentId": sha(doc)}, headers=headers)
+        assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+    # Other clients, and no client at all, are not in trusted mode.
+    plain = await trusted.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {token_for('kaigo_officer')}"}
+    )
+    assert plain.status_code == 200
+
+
+def test_revocation_reaches_a_worker_within_the_recheck_time() -> None:
+    now = [100.0]
+    cache = DocumentCache(recheck_seconds=5, clock=lambda: now[0])
+    cache.confirm("c", "d")
+    assert cache.registered("c", "d")
+    now[0] += 4.9
+    assert cache.registered("c", "d")
+    now[0] += 0.2
+    assert not cache.registered("c", "d")  # asked again of the database, where it is revoked
+
+
+def test_the_lru_keeps_the_recent_documents() -> None:
+    from api.documents.cache import prepare_document
+
+    cache = DocumentCache(size=2)
+    docs = [prepare_document(document_id(t), t) for t in ("{ a }", "{ b }", "{ c }")]
+    cache.put(docs[0])
+    cache.put(docs[1])
+    assert cache.get(docs[0].id) is docs[0]  # now the most recent
+    cache.put(docs[2])
+    assert cache.get(docs[1].id) is None and cache.get(docs[0].id) is docs[0] and len(cache) == 2
+    assert cache.put(prepare_document(docs[0].id, "{ a }")) is docs[0]  # one shared entry per id
