@@ -66,7 +66,7 @@ async def _seed(
         report = await seed_city(
             engine, load_vault(settings), insured=persons, seed=seed, replace=replace, progress=log.info
         )
-        print(report.summary() if hasattr(report, "summary") else report, file=sys.stderr)
+        print(report.summary(), file=sys.stderr)
     finally:
         await engine.dispose()
 

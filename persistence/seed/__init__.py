@@ -57,6 +57,16 @@ class SeedReport:
     def persons(self) -> int:
         return self.counts.get("persons", 0)
 
+    def summary(self) -> str:
+        """A few lines for the terminal: what was written, how fast (counts only, never data)."""
+        lines = [
+            f"seeded {self.insured} insured ({self.persons} persons, {self.households} households) "
+            f"with seed {self.seed} as of {self.today.isoformat()}: {self.total_rows} rows "
+            f"in {self.elapsed_seconds:.1f} s"
+        ]
+        lines += [f"  {name:26} {count:>10,}" for name, count in self.counts.items()]
+        return "\n".join(lines)
+
 
 async def seed_city(
     engine: AsyncEngine,
@@ -161,13 +171,10 @@ async def _check_schema(conn: AsyncConnection) -> None:
 
 
 async def _truncate(conn: AsyncConnection) -> None:
-    """Empty every data table of the model (code tables, alembic_version and the append-only audit
-    trail stay: who read what is not demo data)."""
-    from persistence.models import CODE_TABLES, Base
-
-    kept = {t.name for t in CODE_TABLES.values()} | {"audit_events"}
-    names = sorted(t.name for t in Base.metadata.sorted_tables if t.name not in kept)
-    await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY"))
+    """Empty the tables the seed fills, and only those: the persisted-document registry, the provision
+    records (kept 7 years by law) and the audit trail are not demo data. When provision records still
+    refer to persons, PostgreSQL refuses the TRUNCATE and nothing is replaced."""
+    await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY"))
 
 
 async def _drop_foreign_keys(conn: AsyncConnection) -> list[str]:
