@@ -171,10 +171,14 @@ async def _check_schema(conn: AsyncConnection) -> None:
 
 
 async def _truncate(conn: AsyncConnection) -> None:
-    """Empty the tables the seed fills, and only those: the persisted-document registry, the provision
-    records (kept 7 years by law) and the audit trail are not demo data. When provision records still
-    refer to persons, PostgreSQL refuses the TRUNCATE and nothing is replaced."""
-    await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY"))
+    """Empty every table that holds the city's records or refers to its persons. The code tables, the
+    persisted-document registry and the audit trail stay: they are not demo data. Provision records
+    younger than 7 years refuse to go (their trigger), and then nothing is replaced."""
+    from persistence.models import CODE_TABLES, Base
+
+    kept = {t.name for t in CODE_TABLES.values()} | {"audit_events", "persisted_documents"}
+    names = sorted(t.name for t in Base.metadata.sorted_tables if t.name not in kept)
+    await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY"))
 
 
 async def _drop_foreign_keys(conn: AsyncConnection) -> list[str]:
