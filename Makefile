@@ -40,8 +40,11 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy api schema resolvers persistence policies
 
+# Figures, never assertions: each script measures its variants side by side in one run.
 bench: $(STAMP)
 	$(BIN)/python bench/seed_city.py
+	$(BIN)/python bench/persisted_vs_text.py
+	$(BIN)/python bench/audit_overhead.py
 
 # Re-pin after changing dependencies in pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)
