@@ -17,7 +17,7 @@ from strawberry.dataloader import DataLoader
 
 from persistence.db import SerialSession
 
-__all__ = ["grouped_loader", "int_keys", "rows_by_keys", "str_keys"]
+__all__ = ["grouped_loader", "grouped_statement", "int_keys", "rows_by_keys", "str_keys"]
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
@@ -42,24 +42,27 @@ async def rows_by_keys(db: SerialSession, statement: Any, keys: Sequence[Hashabl
     return rows
 
 
-def grouped_loader(
-    db: SerialSession,
+def grouped_statement(
     table: FromClause,
     key: str,
-    build: Build[T],
     *,
     order_by: Sequence[Any] = (),
     columns: Sequence[Any] | None = None,
     text_keys: bool = False,
-) -> DataLoader[Any, list[T]]:
-    """A loader giving, for each key, the rows of ``table`` whose ``key`` column equals it, built
-    into schema objects, in ``order_by`` order (an empty list for a key without rows)."""
+) -> Any:
+    """``SELECT … FROM table WHERE key = ANY(:keys) ORDER BY …``: built once per process, since
+    composing a statement costs more than running a small one."""
     key_column = table.c[key]
     condition = str_keys(key_column) if text_keys else int_keys(key_column)
     selected = list(table.c) if columns is None else list(columns)
     if not any(c is key_column for c in selected):
         selected.append(key_column)
-    statement = select(*selected).where(condition).order_by(*order_by)
+    return select(*selected).where(condition).order_by(*order_by)
+
+
+def grouped_loader(db: SerialSession, statement: Any, key: str, build: Build[T]) -> DataLoader[Any, list[T]]:
+    """A loader giving, for each key, the rows ``statement`` finds for it (see :func:`grouped_statement`),
+    built into schema objects, in the statement's order (an empty list for a key without rows)."""
 
     async def load(keys: list[Any]) -> list[list[T]]:
         groups: defaultdict[Any, list[T]] = defaultdict(list)

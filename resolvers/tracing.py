@@ -171,13 +171,19 @@ def _traced_batch(
     return traced
 
 
-def trace_loaders(loaders: object) -> None:
-    """Wrap every DataLoader's batch function of a request's loaders in a span naming the loader."""
-    for name, loader in vars(loaders).items():
-        if isinstance(loader, DataLoader) and not getattr(loader.load_fn, "_kaigo_traced", False):
-            traced = _traced_batch(name, loader.load_fn, name in PERSON_LOADERS)
-            traced._kaigo_traced = True  # type: ignore[attr-defined]
-            loader.load_fn = traced
+def _trace_loader(name: str, loader: DataLoader[Any, Any]) -> None:
+    if not getattr(loader.load_fn, "_kaigo_traced", False):
+        traced = _traced_batch(name, loader.load_fn, name in PERSON_LOADERS)
+        traced._kaigo_traced = True  # type: ignore[attr-defined]
+        loader.load_fn = traced
+
+
+def trace_loaders(loaders: Any) -> None:
+    """Wrap each DataLoader's batch function of a request's loaders in a span naming the loader: those
+    made already, and (loaders being made on first use) every one made later."""
+    for name, loader in loaders.made().items():
+        _trace_loader(name, loader)
+    loaders.on_create = _trace_loader
 
 
 def _persons_touched(audit: Any) -> int:
