@@ -44,7 +44,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/seed_city.py
 	$(BIN)/python bench/persisted_vs_text.py
-	$(BIN)/python bench/audit_overhead.py
+	$(BIN)/python bench/security_overhead.py
 
 # Re-pin after changing dependencies in pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)

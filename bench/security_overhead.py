@@ -1,12 +1,14 @@
-"""Benchmark the audit trail's cost on the person-detail query (in-process, httpx ASGITransport).
+"""Benchmark what the security layers cost on the person-detail query: the audit trail, tracing, both.
 
-    python bench/audit_overhead.py [--rounds 300] [--concurrency 8]
+    python bench/security_overhead.py [--rounds 300] [--concurrency 8]
 
 Starts an embedded PostgreSQL in a temporary directory (fsync on: commits are real), seeds a small city,
-and serves two apps on the same database: one with the audit trail, one without (``Runtime.audit_enabled``
-— for this benchmark only; production refuses it). Sequential runs alternate between them request by
-request; the concurrent part sends batches of ``--concurrency`` requests to one app at a time, to show
-the cost of the chain's lock (held from the entry's insert to the commit). Prints medians and ratios only.
+and serves the same database with the audit trail on and off (``Runtime.audit_enabled`` — for this
+benchmark only; production refuses it) and tracing on and off (spans exported in batches, as a server
+does, to an exporter that drops them). Sequential runs go round the four variants request by request;
+the concurrent part sends batches of ``--concurrency`` requests to one variant at a time, to show the
+cost of the chain's lock (held from the entry's insert to the commit). Prints medians and ratios only;
+the issue's target is at most 10 % (audit and tracing together against both off).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ if str(ROOT) not in sys.path:
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult  # noqa: E402
 
+from api import telemetry  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.auth import TokenVerifier  # noqa: E402
 from api.devkeys import DEV_ISSUER, ensure_dev_keys  # noqa: E402
@@ -38,6 +42,23 @@ from persistence.db import Database, make_engine  # noqa: E402
 from persistence.embedded import start  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402
 from persistence.seed import seed_city  # noqa: E402
+from persistence.tracing import use_tracer  # noqa: E402
+
+
+class Discard(SpanExporter):
+    """Takes every span and keeps none: the cost measured is making spans, not shipping them."""
+
+    def export(self, spans: Any) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+# variant → (audit trail on, tracing on)
+VARIANTS: dict[str, tuple[bool, bool]] = {
+    "off": (False, False),
+    "audit": (True, False),
+    "tracing": (False, True),
+    "both": (True, True),
+}
 
 PERSON = """
 query Person($id: ID!) {
@@ -71,16 +92,20 @@ async def main(rounds: int, concurrency: int) -> None:
         token = keys.issue_token("kaigo_number_officer", sub="bench")
         database = Database(engine)
         apps = {
-            "on": create_app(Runtime(database, vault, verifier, audit_enabled=True)),
-            "off": create_app(Runtime(database, vault, verifier, audit_enabled=False)),
+            name: create_app(Runtime(database, vault, verifier, audit_enabled=audit))
+            for name, (audit, _) in VARIANTS.items()
         }
         clients = {
             k: httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://bench")
             for k, a in apps.items()
         }
+        provider = telemetry.configure(Discard(), batch=True, pseudonym_secret=b"bench")
+        assert provider is not None
+        tracer = provider.get_tracer("kaigo-graph")
         headers = {"Authorization": f"Bearer {token}"}
 
         async def once(which: str, pk: int) -> float:
+            use_tracer(tracer if VARIANTS[which][1] else None)
             began = time.perf_counter()
             r = await clients[which].post(
                 "/graphql", json={"query": PERSON, "variables": {"id": str(pk)}}, headers=headers
@@ -90,35 +115,39 @@ async def main(rounds: int, concurrency: int) -> None:
                 raise SystemExit(f"request failed: {r.status_code}")
             return elapsed
 
-        for which in ("on", "off"):  # warm up both (schema views, pools, caches)
+        for which in VARIANTS:  # warm up every variant (schema views, pools, caches)
             for pk in ids[:20]:
                 await once(which, pk)
-        times: dict[str, list[float]] = {"on": [], "off": []}
+        names = list(VARIANTS)
+        times: dict[str, list[float]] = {k: [] for k in names}
         for i in range(rounds):
             pk = ids[i % len(ids)]
-            order = ("on", "off") if i % 2 == 0 else ("off", "on")
-            for which in order:
+            for which in names[i % 4 :] + names[: i % 4]:  # rotate the order every round
                 times[which].append(await once(which, pk))
-        on, off = statistics.median(times["on"]), statistics.median(times["off"])
+        medians = {k: statistics.median(v) for k, v in times.items()}
+        print(f"sequential, {rounds} requests per variant (median ms, ratio to off):")
+        for which in names:
+            print(f"  {which:8} {medians[which] * 1e3:7.2f} ms  ×{medians[which] / medians['off']:.2f}")
         print(
-            f"sequential, {rounds} requests each: audit on {on * 1e3:.2f} ms, off {off * 1e3:.2f} ms, "
-            f"ratio {on / off:.2f}"
+            f"  overhead of audit + tracing: {(medians['both'] / medians['off'] - 1) * 100:.0f} % (target ≤ 10 %)"
         )
 
         batches = max(1, rounds // concurrency)
-        wall: dict[str, list[float]] = {"on": [], "off": []}
+        wall: dict[str, list[float]] = {k: [] for k in names}
         for b in range(batches):
-            for which in ("on", "off") if b % 2 == 0 else ("off", "on"):
+            for which in names[b % 4 :] + names[: b % 4]:
+                use_tracer(tracer if VARIANTS[which][1] else None)
                 began = time.perf_counter()
                 await asyncio.gather(
                     *(once(which, ids[(b * concurrency + j) % len(ids)]) for j in range(concurrency))
                 )
                 wall[which].append(time.perf_counter() - began)
-        con, coff = statistics.median(wall["on"]), statistics.median(wall["off"])
-        print(
-            f"concurrent, batches of {concurrency}: audit on {concurrency / con:.0f} req/s, "
-            f"off {concurrency / coff:.0f} req/s, time ratio {con / coff:.2f}"
-        )
+        rates = {k: concurrency / statistics.median(v) for k, v in wall.items()}
+        print(f"concurrent, batches of {concurrency} (req/s, throughput lost against off):")
+        for which in names:
+            print(f"  {which:8} {rates[which]:7.0f} req/s  {(1 - rates[which] / rates['off']) * 100:5.1f} %")
+        use_tracer(None)
+        telemetry.shutdown()
         for c in clients.values():
             await c.aclose()
         await engine.dispose()
