@@ -43,16 +43,9 @@ def _database(settings: Settings) -> Iterator[str]:
 
 
 async def _migrate(url: str) -> None:
-    from persistence.bootstrap import ensure_database
-    from persistence.db import make_engine
-    from persistence.migrate import upgrade
+    from .cli import _migrate as migrate  # one way to migrate, whichever command needs it
 
-    await ensure_database(url)
-    engine = make_engine(url, pool_size=1)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
+    await migrate(url)
 
 
 async def _in_transaction(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
