@@ -33,6 +33,7 @@ from resolvers.context import Context
 from .audit import AuditTrail, now
 from .auth import AuthenticationError, unauthenticated_response
 from .documents import DocumentRequestData, Registry, reference_of, running, served_view
+from .media import accepts_graphql_response, as_graphql_response
 from .refusals import METHOD_NOT_ALLOWED, Refusal
 
 # Parameters that make a GET an operation even without `query` (a persisted document's id).
@@ -79,6 +80,12 @@ class KaigoGraphQL(GraphQL[Any, None]):
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if isinstance(request, Request) and self._is_ide_page(request):
             return await super().run(request)  # the GraphiQL page itself holds no data
+        response = await self._answer(request)
+        if isinstance(response, Response) and accepts_graphql_response(request.headers.get("accept", "")):
+            return as_graphql_response(response)
+        return response
+
+    async def _answer(self, request: Any) -> Any:
         try:
             principal = await self.authenticator.authenticate(request.headers)
         except AuthenticationError as err:
