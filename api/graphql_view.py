@@ -34,7 +34,7 @@ from .audit import AuditTrail, now
 from .auth import AuthenticationError, unauthenticated_response
 from .documents import DocumentRequestData, Registry, reference_of, running, served_view
 from .media import accepts_graphql_response, as_graphql_response
-from .refusals import METHOD_NOT_ALLOWED, Refusal
+from .refusals import BAD_REQUEST, METHOD_NOT_ALLOWED, Refusal
 
 # Parameters that make a GET an operation even without `query` (a persisted document's id).
 _DOCUMENT_PARAMS = ("documentId", "doc_id", "extensions")
@@ -96,6 +96,11 @@ class KaigoGraphQL(GraphQL[Any, None]):
             return await super().run(request)
         except Refusal as refused:
             return refused.response()
+        except HTTPException as e:
+            # strawberry's transport refusals (a body that is not JSON, a wrong content type …) get the
+            # same GraphQL-shaped body as ours; its reasons are fixed strings that echo nothing.
+            code = METHOD_NOT_ALLOWED if e.status_code == 405 else BAD_REQUEST
+            return Refusal(e.status_code, code, e.reason).response()
 
     def _is_ide_page(self, request: Request) -> bool:
         if request.method != "GET" or self.graphql_ide is None or _names_an_operation(request.query_params):

@@ -13,6 +13,7 @@ from typing import Final
 from starlette.responses import JSONResponse, Response
 
 __all__ = [
+    "BAD_REQUEST",
     "CLIENT_NAME_MISMATCH",
     "METHOD_NOT_ALLOWED",
     "PERSISTED_QUERY_HASH_MISMATCH",

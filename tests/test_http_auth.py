@@ -82,3 +82,22 @@ async def test_a_mutation_over_get_is_refused(client: httpx.AsyncClient, token_f
     headers = {"Authorization": f"Bearer {token_for('kaigo_officer')}"}
     response = await client.get("/graphql", params={"query": "mutation { x }"}, headers=headers)
     assert response.status_code in (400, 405)
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        ("{not json", "application/json"),
+        ("query { viewer { subject } }", "text/plain"),
+        ("[1, 2]", "application/json"),
+    ],
+)
+async def test_transport_refusals_are_graphql_shaped(
+    client: httpx.AsyncClient, token_for: Any, content: str, content_type: str
+) -> None:
+    headers = {"Authorization": f"Bearer {token_for('kaigo_officer')}", "Content-Type": content_type}
+    response = await client.post("/graphql", content=content, headers=headers)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
