@@ -3,7 +3,8 @@
 With ``application/json`` every GraphQL answer is a 200, as clients of that type expect. A client that
 accepts ``application/graphql-response+json`` gets that type and the status the specification gives it:
 a request that could not run at all (it does not parse, does not validate, its variables do not fit: no
-``data``, no error with a ``path``) is a 400; an answer with data is a 2xx; refusals keep their 4xx/5xx.
+``data``, no error with a ``path``) is a 400 without a ``data`` entry; an answer with data is a 2xx;
+refusals keep their 4xx/5xx.
 """
 
 from __future__ import annotations
@@ -39,17 +40,19 @@ def as_graphql_response(response: Response) -> Response:
     content_type = response.headers.get("content-type", "")
     if not content_type.startswith("application/json"):
         return response  # plain-text refusals of the transport, the GraphiQL page: left as they are
-    status = response.status_code
+    status, content = response.status_code, bytes(response.body)
     if status == 200:
         try:
-            body = json.loads(bytes(response.body))
+            body = json.loads(content)
         except ValueError:
             body = None
         if _never_ran(body):
+            # A request that never ran has no data at all, not even null (the specification's SHOULD).
             status = 400
+            content = json.dumps({k: v for k, v in body.items() if k != "data"}, ensure_ascii=False).encode()
     headers = {k: v for k, v in response.headers.items() if k not in {"content-length", "content-type"}}
     return Response(
-        content=response.body,
+        content=content,
         status_code=status,
         headers=headers,
         media_type=f"{GRAPHQL_RESPONSE}; charset=utf-8",

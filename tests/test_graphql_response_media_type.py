@@ -57,7 +57,11 @@ async def test_status_codes(
     new = await _post(client, token, query, GQL_RESPONSE, **extra)
     assert new.status_code == status_new, new.text
     assert new.headers["content-type"].startswith(GQL_RESPONSE)
-    assert new.json() == legacy.json()
+    expected = legacy.json()
+    if status_new == 400:  # a request that never ran: no `data` entry at all
+        assert "data" not in new.json()
+        expected.pop("data")
+    assert new.json() == expected
 
 
 async def test_refusals_keep_their_status(client: httpx.AsyncClient) -> None:
