@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -18,6 +19,7 @@ from resolvers import build_schema
 from .audit import AuditTrail
 from .documents import DocumentCache, Registry
 from .graphql_view import KaigoGraphQL
+from .http_surface import CORS_HEADERS, SecurityHeaders
 from .runtime import Runtime
 from .telemetry import instrument_app, shutdown, start_from_env
 
@@ -83,6 +85,16 @@ def create_app(runtime: Runtime) -> Starlette:
         lifespan=lifespan,
     )
     instrument_app(app, runtime.database.engine)  # HTTP and statement spans, idle while tracing is off
+    if runtime.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(runtime.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=list(CORS_HEADERS),
+            allow_credentials=False,  # bearer tokens, never cookies
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders, hsts_seconds=runtime.hsts_seconds)  # outermost: on every answer
     app.state.runtime = runtime
     app.state.documents = documents
     return app

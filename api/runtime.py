@@ -28,6 +28,8 @@ class Runtime:
     trusted_clients: frozenset[str] = frozenset()  # KAIGO_TRUSTED_CLIENTS
     document_recheck_seconds: float = 5.0
     audit_enabled: bool = True  # False only for the audit-overhead benchmark; refused in production
+    cors_origins: tuple[str, ...] = ()  # KAIGO_CORS_ORIGINS: browser origins allowed to call the API
+    hsts_seconds: int = 0  # KAIGO_HSTS_SECONDS: Strict-Transport-Security when served only over HTTPS
 
 
 def load_vault(settings: Settings) -> NumberVault:
