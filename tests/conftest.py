@@ -80,6 +80,16 @@ def pg_server() -> Iterator[PgServer]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@pytest.fixture
+def private_tmp_path() -> Iterator[Path]:
+    """A directory of the test's own outside pytest's base directory: every pytest session that starts on
+    the machine resets that base to mode 0700, which would lock the embedded server's system user out of
+    a data directory in the middle of a test."""
+    path = Path(tempfile.mkdtemp(prefix="kaigo-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def vault() -> NumberVault:
     return NumberVault(TEST_KEY)

@@ -25,6 +25,12 @@ FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture
+def tmp_path(private_tmp_path: Path) -> Path:
+    """Data directories of the embedded server live outside pytest's base directory (see conftest)."""
+    return private_tmp_path
+
+
 def _server_processes(pgdata: Path) -> list[psutil.Process]:
     """Live postgres processes of this cluster (postmaster: -D pgdata; all of them: cwd pgdata)."""
     found = []

@@ -26,9 +26,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_make_run_registers_the_departments_documents(tmp_path: Path) -> None:
+def test_make_run_registers_the_departments_documents(private_tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "KAIGO_DATA_KEY", "KAIGO_JWKS"}}
-    env.update(KAIGO_DATA_DIR=str(tmp_path / "data"), SEED_PERSONS="60", PORT=str(_free_port()))
+    env.update(KAIGO_DATA_DIR=str(private_tmp_path / "data"), SEED_PERSONS="60", PORT=str(_free_port()))
     manifests = sorted(str(p) for p in MANIFESTS.glob("*.json"))
     for _ in range(2):  # every `make run` imports again: harmless
         subprocess.run(

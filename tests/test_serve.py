@@ -23,6 +23,12 @@ pytestmark = pytest.mark.serve
 KAIGO = str(Path(sys.executable).parent / "kaigo")
 
 
+@pytest.fixture
+def tmp_path(private_tmp_path: Path) -> Path:
+    """Data directories of the embedded server live outside pytest's base directory (see conftest)."""
+    return private_tmp_path
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
