@@ -61,6 +61,7 @@ def create_app(runtime: Runtime) -> Starlette:
         graphql_ide=runtime.graphql_ide,
         documents=documents,
         audit=AuditTrail(runtime.database, enabled=runtime.audit_enabled),
+        guards=runtime.guards,
     )
 
     @asynccontextmanager

@@ -8,6 +8,7 @@ without parsing or validating it again, and ``run`` answers every refusal with a
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 import strawberry
@@ -33,6 +34,7 @@ from resolvers.context import Context
 from .audit import AuditTrail, now
 from .auth import AuthenticationError, unauthenticated_response
 from .documents import DocumentRequestData, Registry, reference_of, running, served_view
+from .guards import Guards, RateLimiter, read_body, timeout_refusal
 from .media import accepts_graphql_response, as_graphql_response
 from .refusals import BAD_REQUEST, METHOD_NOT_ALLOWED, Refusal
 
@@ -69,6 +71,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
         graphql_ide: bool = True,
         documents: Registry | None = None,
         audit: AuditTrail | None = None,
+        guards: Guards | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphql_ide else None)
         self.database = database
@@ -76,6 +79,8 @@ class KaigoGraphQL(GraphQL[Any, None]):
         self.authenticator = authenticator
         self.documents = documents if documents is not None else Registry(database)
         self.audit = audit if audit is not None else AuditTrail(database)  # アクセス記録 (api/audit.py)
+        self.guards = guards if guards is not None else Guards()
+        self.rate_limiter = RateLimiter(self.guards.rate_per_second, self.guards.rate_burst)
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if isinstance(request, Request) and self._is_ide_page(request):
@@ -92,8 +97,14 @@ class KaigoGraphQL(GraphQL[Any, None]):
             return unauthenticated_response(err)
         request.state.principal = principal
         try:
+            self.rate_limiter.take(principal.subject)
+            await read_body(request, self.guards.max_body_bytes)
             request.state.caller = self.documents.caller(principal, request.headers)
-            return await super().run(request)
+            try:
+                async with asyncio.timeout(self.guards.request_timeout_seconds):
+                    return await super().run(request)
+            except TimeoutError:
+                raise timeout_refusal(self.guards.request_timeout_seconds) from None
         except Refusal as refused:
             return refused.response()
         except HTTPException as e:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from persistence.crypto import NumberVault, load_master_key
 from persistence.db import Database, make_engine
 from policies.clients import clients
+from resolvers.limits import Limits, configure
 
 from .auth import TokenVerifier
 from .devkeys import DEV_ISSUER, ensure_dev_keys
 from .graphql_view import Authenticator
+from .guards import Guards
 from .settings import Settings, asyncpg_url
 
 
@@ -30,6 +32,7 @@ class Runtime:
     audit_enabled: bool = True  # False only for the audit-overhead benchmark; refused in production
     cors_origins: tuple[str, ...] = ()  # KAIGO_CORS_ORIGINS: browser origins allowed to call the API
     hsts_seconds: int = 0  # KAIGO_HSTS_SECONDS: Strict-Transport-Security when served only over HTTPS
+    guards: Guards = field(default_factory=Guards)  # body size, rate per principal, request time limit
 
 
 def load_vault(settings: Settings) -> NumberVault:
@@ -59,10 +62,26 @@ def build_authenticator(settings: Settings) -> TokenVerifier:
     )
 
 
+def limits_of(settings: Settings) -> Limits:
+    """The operation limits of the settings (KAIGO_MAX_*), for ``resolvers.limits.configure``."""
+    return Limits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_root_fields=settings.max_root_fields,
+        max_tokens=settings.max_tokens,
+        max_cost=settings.max_cost,
+    )
+
+
 def build_runtime(settings: Settings) -> Runtime:
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set (kaigo serve sets it before starting workers)")
-    engine = make_engine(asyncpg_url(settings.database_url), pool_size=settings.pool_size)
+    engine = make_engine(
+        asyncpg_url(settings.database_url),
+        pool_size=settings.pool_size,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+    configure(limits_of(settings))
     return Runtime(
         database=Database(engine),
         vault=load_vault(settings),
@@ -71,4 +90,12 @@ def build_runtime(settings: Settings) -> Runtime:
         trusted_roles=clients().trusted_roles,
         trusted_clients=settings.trusted_clients,
         document_recheck_seconds=settings.document_recheck_seconds,
+        cors_origins=settings.cors_origins,
+        hsts_seconds=settings.hsts_seconds,
+        guards=Guards(
+            max_body_bytes=settings.max_body_bytes,
+            rate_per_second=settings.rate_per_second,
+            rate_burst=settings.rate_burst,
+            request_timeout_seconds=settings.request_timeout_seconds,
+        ),
     )

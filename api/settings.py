@@ -42,6 +42,18 @@ class Settings:
     jwks: str | None = None  # a path or an https URL
     trusted_clients: frozenset[str] = frozenset()  # clients that run registered documents only
     document_recheck_seconds: int = 5  # a revoked document stops running within this time
+    statement_timeout_ms: int = 5000  # PostgreSQL cancels a statement of the app running longer
+    max_depth: int = 12  # limits on operations (resolvers/limits.py): refused before anything runs
+    max_aliases: int = 30
+    max_root_fields: int = 10
+    max_tokens: int = 5000
+    max_cost: int = 50_000
+    max_body_bytes: int = 1_048_576  # guards in front of execution (api/guards.py)
+    rate_per_second: int = 20
+    rate_burst: int = 100
+    request_timeout_seconds: int = 30
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API (none by default)
+    hsts_seconds: int = 0  # Strict-Transport-Security, for deployments served only over HTTPS
 
     @property
     def production(self) -> bool:
@@ -69,6 +81,18 @@ class Settings:
             jwks=env.get("KAIGO_JWKS") or None,
             trusted_clients=_names("KAIGO_TRUSTED_CLIENTS"),
             document_recheck_seconds=_int("KAIGO_DOCUMENT_RECHECK_SECONDS", 5),
+            statement_timeout_ms=_int("KAIGO_STATEMENT_TIMEOUT_MS", 5000),
+            max_depth=_int("KAIGO_MAX_DEPTH", 12),
+            max_aliases=_int("KAIGO_MAX_ALIASES", 30),
+            max_root_fields=_int("KAIGO_MAX_ROOT_FIELDS", 10),
+            max_tokens=_int("KAIGO_MAX_TOKENS", 5000),
+            max_cost=_int("KAIGO_MAX_COST", 50_000),
+            max_body_bytes=_int("KAIGO_MAX_BODY_BYTES", 1_048_576),
+            rate_per_second=_int("KAIGO_RATE_PER_SECOND", 20),
+            rate_burst=_int("KAIGO_RATE_BURST", 100),
+            request_timeout_seconds=_int("KAIGO_REQUEST_TIMEOUT_SECONDS", 30),
+            cors_origins=tuple(sorted(_names("KAIGO_CORS_ORIGINS"))),
+            hsts_seconds=_int("KAIGO_HSTS_SECONDS", 0),
         )
 
 

@@ -10,8 +10,26 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, **kw: Any) -> AsyncEngine:
-    """An asyncpg engine. ``echo`` stays off by default: SQL echo would print parameter values."""
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    statement_timeout_ms: int | None = None,
+    **kw: Any,
+) -> AsyncEngine:
+    """An asyncpg engine. ``echo`` stays off by default: SQL echo would print parameter values.
+
+    ``statement_timeout_ms`` (the server's, KAIGO_STATEMENT_TIMEOUT_MS) is set on every connection, so
+    PostgreSQL itself cancels a runaway statement; None (migrations, seeding, tools): no timeout.
+    """
+    if statement_timeout_ms is not None:
+        connect_args = dict(kw.pop("connect_args", {}))
+        server_settings = {
+            **connect_args.get("server_settings", {}),
+            "statement_timeout": str(statement_timeout_ms),
+        }
+        kw["connect_args"] = {**connect_args, "server_settings": server_settings}
     return create_async_engine(
         url,
         pool_size=pool_size,

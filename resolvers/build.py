@@ -17,6 +17,7 @@ from policies.visibility import may_see
 from schema.duties import required_duties
 
 from .errors import ErrorCodes, log_errors, present
+from .limits import ParseLimits
 from .mutation import Mutation
 from .query import Query
 from .tracing import OperationTracing
@@ -48,8 +49,9 @@ class KaigoSchema(strawberry.Schema):
     """``strawberry.Schema`` whose results only carry presentable errors (see resolvers/errors.py).
 
     Subclass this one (not ``strawberry.Schema``) for the role-scoped schemas, so every schema
-    keeps the error handling: it always runs :class:`~resolvers.errors.ErrorCodes` (before any
-    extension given) and defaults to :func:`schema_config`.
+    keeps the error handling and the limits: it always runs :class:`~resolvers.errors.ErrorCodes` and
+    :class:`~resolvers.limits.ParseLimits` (before any extension given) and defaults to
+    :func:`schema_config`.
     """
 
     def __init__(
@@ -62,7 +64,7 @@ class KaigoSchema(strawberry.Schema):
     ) -> None:
         super().__init__(
             query=query,
-            extensions=[ErrorCodes, OperationKind, OperationTracing, *extensions],
+            extensions=[ErrorCodes, ParseLimits, OperationKind, OperationTracing, *extensions],
             config=config if config is not None else schema_config(),
             **kwargs,
         )

@@ -4,7 +4,10 @@ unexpected leaks a message, a stack or SQL; no message or log line carries an in
 * parse errors → ``GRAPHQL_PARSE_FAILED``; validation errors (unknown fields, wrong literal types)
   → ``GRAPHQL_VALIDATION_FAILED`` (tagged by :class:`ErrorCodes` while the phase runs);
 * variable values the operation cannot accept (coercion) → ``BAD_USER_INPUT``;
-* errors raised on purpose with a code (``schema.errors.BadUserInput`` …) pass through;
+* errors raised on purpose with a code (``schema.errors.BadUserInput`` …, the limits of
+  resolvers/limits.py) pass through;
+* a statement PostgreSQL cancelled (``statement_timeout``, SQLSTATE 57014) → ``STATEMENT_TIMEOUT``,
+  with a fixed message (the driver's names the SQL);
 * anything else → "Internal server error." with ``INTERNAL_SERVER_ERROR``, logged server-side with
   its traceback, after redaction of anything shaped like an individual number.
 """
@@ -17,7 +20,9 @@ import traceback
 from collections.abc import Iterator
 from typing import Final
 
+from asyncpg.exceptions import QueryCanceledError
 from graphql import GraphQLError, GraphQLSyntaxError
+from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
 from schema.errors import (
@@ -27,11 +32,23 @@ from schema.errors import (
     INTERNAL_SERVER_ERROR,
 )
 
-__all__ = ["INTERNAL_MESSAGE", "ErrorCodes", "classify", "log_errors", "present", "redact"]
+__all__ = [
+    "INTERNAL_MESSAGE",
+    "STATEMENT_TIMEOUT",
+    "TIMEOUT_MESSAGE",
+    "ErrorCodes",
+    "classify",
+    "log_errors",
+    "present",
+    "redact",
+]
 
 logger = logging.getLogger("kaigo.graphql")
 
 INTERNAL_MESSAGE: Final = "Internal server error."
+STATEMENT_TIMEOUT: Final = "STATEMENT_TIMEOUT"
+TIMEOUT_MESSAGE: Final = "The database cancelled a statement that ran longer than the statement timeout."
+_QUERY_CANCELED: Final = "57014"  # PostgreSQL's SQLSTATE query_canceled
 
 # Twelve digits in a row, ASCII or full-width, optionally split by spaces or hyphens: what an
 # individual number looks like when a client puts it where a value is echoed (e.g. an Int variable
@@ -75,6 +92,8 @@ def classify(error: GraphQLError) -> str:
         return code
     if isinstance(error, GraphQLSyntaxError):
         return GRAPHQL_PARSE_FAILED
+    if _cancelled(error.original_error):
+        return STATEMENT_TIMEOUT
     if error.path is not None:
         return INTERNAL_SERVER_ERROR  # a resolver failed without meaning to
     original = error.original_error
@@ -83,9 +102,35 @@ def classify(error: GraphQLError) -> str:
     return BAD_USER_INPUT  # graphql-core refused the variable values (coercion)
 
 
+def _cancelled(original: BaseException | None) -> bool:
+    """Whether PostgreSQL cancelled the statement: asyncpg's QueryCanceledError, bare or wrapped by
+    SQLAlchemy (``DBAPIError.orig``, whose adapted error keeps the SQLSTATE and the asyncpg cause)."""
+    seen = 0
+    while original is not None and seen < 4:
+        if isinstance(original, QueryCanceledError):
+            return True
+        if (
+            getattr(original, "sqlstate", None) == _QUERY_CANCELED
+            or getattr(original, "pgcode", None) == _QUERY_CANCELED
+        ):
+            return True
+        original = original.orig if isinstance(original, DBAPIError) else original.__cause__
+        seen += 1
+    return False
+
+
 def present(error: GraphQLError) -> GraphQLError:
     """The error as the client sees it."""
     code = classify(error)
+    if code == STATEMENT_TIMEOUT and not isinstance(error.original_error, GraphQLError):
+        return GraphQLError(
+            TIMEOUT_MESSAGE,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            extensions={"code": STATEMENT_TIMEOUT},
+        )
     if code == INTERNAL_SERVER_ERROR:
         return GraphQLError(
             INTERNAL_MESSAGE,
@@ -114,6 +159,8 @@ def log_errors(errors: list[GraphQLError]) -> None:
             original = error.original_error or error
             detail = "".join(traceback.format_exception(original))
             logger.error("unexpected error at %s: %s", where, redact(detail))
+        elif code == STATEMENT_TIMEOUT:
+            logger.warning("statement timeout at %s", where)  # no SQL: it may quote values
         else:
             # Code and path only: graphql-core's messages quote the client's literals (names, numbers).
             logger.debug("client error %s at %s", code, where)

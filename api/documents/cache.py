@@ -24,6 +24,8 @@ from graphql import DocumentNode, OperationDefinitionNode, parse, specified_rule
 from strawberry import Schema
 from strawberry.schema.schema import validate_document
 
+from resolvers.limits import OperationLimits
+
 __all__ = ["DocumentCache", "PreparedDocument", "prepare_document"]
 
 
@@ -40,7 +42,7 @@ class PreparedDocument:
         """Whether the view of ``duties`` accepts the document (graphql-core, once per view)."""
         if duties in self.valid_for:
             return True
-        if validate_document(schema._schema, self.node, tuple(specified_rules)):
+        if validate_document(schema._schema, self.node, (*specified_rules, OperationLimits)):
             return False  # the request runs on the ordinary path, which reports the errors
         self.valid_for.add(duties)
         return True

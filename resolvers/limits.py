@@ -1,0 +1,326 @@
+"""Limits against abusive operations, checked before anything runs.
+
+A document is refused at parse time when it has too many tokens (``QUERY_TOO_LARGE``), and as
+validation starts when one of its operations is nested too deeply (``QUERY_TOO_DEEP``), uses too many
+aliases (``TOO_MANY_ALIASES``) or root fields (``TOO_MANY_ROOT_FIELDS``), or costs too much
+(``QUERY_TOO_COMPLEX``, with ``extensions.cost`` and ``maxCost``). Messages name the limit and its
+value, never the client's document or values.
+
+Cost estimate: every field costs 1; a paged field (an argument ``first``, or an ``input`` object with
+``first``) multiplies the cost of its selection by its page size (a literal, else the schema's default),
+and any other list field by :data:`UNPAGED_LIST_ESTIMATE`, except the lists right inside a paged
+field or a ``…Connection`` (they are the page, already counted). Fragments are measured once each (memoised), so spreading a fragment
+many times, or fragments spreading each other, costs a multiplication, not a walk of the expansion.
+Introspection's ``ofType`` chains (a type reference unwrapping in place) add neither depth nor cost, so
+GraphiQL's introspection query (depth 6) passes the defaults.
+
+The limits are process-wide (:func:`configure`, from ``api.runtime.build_runtime``): the cached role
+views (``resolvers.schema_for``) read them at each validation; without configuration, the defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    TokenKind,
+    ValidationContext,
+    ValidationRule,
+    get_named_type,
+    get_nullable_type,
+    validate,
+)
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
+from graphql.utilities.value_from_ast_untyped import value_from_ast_untyped
+from strawberry.extensions import SchemaExtension
+
+__all__ = [
+    "QUERY_TOO_COMPLEX",
+    "QUERY_TOO_DEEP",
+    "QUERY_TOO_LARGE",
+    "TOO_MANY_ALIASES",
+    "TOO_MANY_ROOT_FIELDS",
+    "UNPAGED_LIST_ESTIMATE",
+    "Limits",
+    "OperationLimits",
+    "ParseLimits",
+    "configure",
+    "current",
+]
+
+QUERY_TOO_DEEP: Final = "QUERY_TOO_DEEP"
+TOO_MANY_ALIASES: Final = "TOO_MANY_ALIASES"
+TOO_MANY_ROOT_FIELDS: Final = "TOO_MANY_ROOT_FIELDS"
+QUERY_TOO_LARGE: Final = "QUERY_TOO_LARGE"
+QUERY_TOO_COMPLEX: Final = "QUERY_TOO_COMPLEX"
+
+# Items assumed for a list field without a page size: a person's records of one area are a handful, so
+# a page of 100 persons with every area (README, Figures) costs about 38,500 and passes the default.
+UNPAGED_LIST_ESTIMATE: Final = 3
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits (the defaults are the documented ones; KAIGO_MAX_* in api/settings.py)."""
+
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_root_fields: int = 10
+    max_tokens: int = 5000
+    max_cost: int = 50_000
+
+
+_limits = Limits()
+
+
+def configure(limits: Limits) -> None:
+    """Set the process's limits (once, at start); every role view uses them from then on."""
+    global _limits
+    _limits = limits
+
+
+def current() -> Limits:
+    return _limits
+
+
+@dataclass(frozen=True)
+class _Stats:
+    depth: int = 0
+    cost: int = 0
+    aliases: int = 0
+    root_fields: int = 0  # fields at the top level of the selection (fragments flattened)
+
+
+_EMPTY: Final = _Stats()
+
+
+class _Measure:
+    """Depth, cost, aliases and top-level fields of selection sets, each fragment measured once."""
+
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.memo: dict[tuple[str, bool], _Stats] = {}
+        self.active: set[str] = set()  # a fragment cycle counts 0 here (NoFragmentCycles reports it)
+
+    def selection_set(
+        self, node: SelectionSetNode | None, parent: GraphQLNamedType | None, in_page: bool = False
+    ) -> _Stats:
+        """``in_page``: the selection of a paged field, whose lists are the page (counted already)."""
+        depth = cost = aliases = root_fields = 0
+        for selection in node.selections if node is not None else ():
+            if isinstance(selection, FieldNode):
+                child = self.field(selection, parent, in_page)
+                depth, root_fields = max(depth, child.depth), root_fields + 1
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                scope = self.schema.get_type(condition.name.value) if condition is not None else parent
+                child = self.selection_set(selection.selection_set, scope, in_page)
+                depth, root_fields = max(depth, child.depth), root_fields + child.root_fields
+            elif isinstance(selection, FragmentSpreadNode):
+                child = self.fragment(selection.name.value, in_page)
+                depth, root_fields = max(depth, child.depth), root_fields + child.root_fields
+            else:  # pragma: no cover - graphql-core has no other selection kinds
+                continue
+            cost += child.cost
+            aliases += child.aliases
+        return _Stats(depth, cost, aliases, root_fields)
+
+    def fragment(self, name: str, in_page: bool) -> _Stats:
+        if (name, in_page) in self.memo:
+            return self.memo[name, in_page]
+        definition = self.fragments.get(name)
+        if definition is None or name in self.active:
+            return _EMPTY
+        self.active.add(name)
+        try:
+            scope = self.schema.get_type(definition.type_condition.name.value)
+            stats = self.selection_set(definition.selection_set, scope, in_page)
+        finally:
+            self.active.discard(name)
+        self.memo[name, in_page] = stats
+        return stats
+
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None, in_page: bool = False) -> _Stats:
+        """This field's stats: its own level (depth 1, cost 1, its alias) over its selection's."""
+        own_alias = 1 if node.alias is not None else 0
+        definition = _field_definition(self.schema, parent, node.name.value)
+        if definition is None or node.selection_set is None:
+            return _Stats(1, 1, own_alias, 1)
+        multiplier = _page_size(node, definition)
+        child = self.selection_set(
+            node.selection_set, get_named_type(definition.type), multiplier is not None
+        )
+        if node.name.value == "ofType" and parent is not None and parent.name == "__Type":
+            # A type reference unwraps in place (List, NonNull: a short chain bounded by the schema):
+            # GraphiQL's introspection nests it 7 deep, which is no work.
+            return _Stats(child.depth, child.cost, own_alias + child.aliases, 1)
+        if multiplier is None:
+            in_connection = in_page or (parent is not None and parent.name.endswith("Connection"))
+            is_list = isinstance(get_nullable_type(definition.type), GraphQLList)
+            multiplier = UNPAGED_LIST_ESTIMATE if is_list and not in_connection else 1
+        return _Stats(child.depth + 1, 1 + multiplier * child.cost, own_alias + child.aliases, 1)
+
+
+def _field_definition(schema: GraphQLSchema, parent: GraphQLNamedType | None, name: str) -> Any:
+    if name == "__schema":
+        return SchemaMetaFieldDef
+    if name == "__type":
+        return TypeMetaFieldDef
+    if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        return parent.fields.get(name)
+    return None  # unknown field or a union's __typename: other rules report unknown fields
+
+
+def _page_size(node: FieldNode, definition: Any) -> int | None:
+    """The page size a field asks for: ``first`` (or ``input.first``), a literal or the schema default."""
+    arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
+    if "first" in definition.args:
+        return _int(arguments.get("first"), definition.args["first"].default_value)
+    argument = definition.args.get("input")
+    if argument is None:
+        return None
+    input_type = get_named_type(argument.type)
+    if not isinstance(input_type, GraphQLInputObjectType) or "first" not in input_type.fields:
+        return None
+    value = arguments.get("input")
+    literal = None
+    if isinstance(value, ObjectValueNode):
+        literal = next((f.value for f in value.fields if f.name.value == "first"), None)
+    return _int(literal, input_type.fields["first"].default_value)
+
+
+def _int(literal: Any, default: Any) -> int:
+    """A literal Int, else the default (a variable is estimated at the default; the resolvers cap it)."""
+    if isinstance(literal, IntValueNode):
+        value = value_from_ast_untyped(literal)
+        return max(int(value), 0)
+    return default if isinstance(default, int) and default > 0 else 1
+
+
+def _refusal(message: str, node: Any, code: str, **extra: int) -> GraphQLError:
+    return GraphQLError(message, node, extensions={"code": code, **extra})
+
+
+class OperationLimits(ValidationRule):
+    """Refuses an operation over the depth, alias, root-field or cost limit (one error per limit)."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        document: DocumentNode = context.document
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.measure = _Measure(context.schema, fragments)
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
+        limits = current()
+        root = self.context.schema.get_root_type(node.operation)
+        stats = self.measure.selection_set(node.selection_set, root)
+        for error in _check(stats, limits, node):
+            self.report_error(error)
+        return self.SKIP  # the operation was measured as a whole
+
+
+def _check(stats: _Stats, limits: Limits, node: OperationDefinitionNode) -> Iterator[GraphQLError]:
+    if stats.depth > limits.max_depth:
+        yield _refusal(
+            f"The operation is nested deeper than the limit of {limits.max_depth} levels.",
+            node,
+            QUERY_TOO_DEEP,
+            maxDepth=limits.max_depth,
+        )
+    if stats.aliases > limits.max_aliases:
+        yield _refusal(
+            f"The operation uses more than the limit of {limits.max_aliases} aliases.",
+            node,
+            TOO_MANY_ALIASES,
+            maxAliases=limits.max_aliases,
+        )
+    if stats.root_fields > limits.max_root_fields:
+        yield _refusal(
+            f"The operation selects more than the limit of {limits.max_root_fields} root fields.",
+            node,
+            TOO_MANY_ROOT_FIELDS,
+            maxRootFields=limits.max_root_fields,
+        )
+    if stats.cost > limits.max_cost:
+        yield _refusal(
+            f"The operation's estimated cost {stats.cost} is over the limit of {limits.max_cost}.",
+            node,
+            QUERY_TOO_COMPLEX,
+            cost=stats.cost,
+            maxCost=limits.max_cost,
+        )
+
+
+class ParseLimits(SchemaExtension):
+    """Parses with the token limit, and checks :class:`OperationLimits` before validation.
+
+    Parsing stops at the limit (graphql-core's ``max_tokens``, comments included), so an oversized
+    document costs no more than the limit; its syntax error is replaced by ``QUERY_TOO_LARGE``. The
+    operation limits are checked when validation starts rather than among its rules because a
+    persisted document (api/documents/) skips parsing and validation: checked here, it meets the same
+    limits as a text (its tokens counted on its parsed token list, up to the limit). The first limit
+    exceeded is the answer (strawberry turns the raised error into a result with ``data`` null).
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        self.execution_context.parse_options["max_tokens"] = current().max_tokens
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            _mark_too_large(error)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:
+            errors = _token_errors(document) or validate(context.schema._schema, document, (OperationLimits,))
+            if errors:
+                raise errors[0]
+        yield
+
+
+def _token_errors(document: DocumentNode) -> list[GraphQLError]:
+    """``QUERY_TOO_LARGE`` for a document parsed elsewhere without the limit (walks at most the limit)."""
+    limit = current().max_tokens
+    token = document.loc.start_token if document.loc is not None else None
+    count = 0
+    while token is not None and count <= limit:
+        if token.kind not in (TokenKind.SOF, TokenKind.EOF):
+            count += 1
+        token = token.next
+    if count <= limit:
+        return []
+    limit_error = GraphQLError("")
+    _mark_too_large(limit_error, force=True)
+    return [limit_error]
+
+
+def _mark_too_large(error: GraphQLError, *, force: bool = False) -> None:
+    """Turn graphql-core's token-limit syntax error into ``QUERY_TOO_LARGE`` (in place: strawberry
+    answers with the very error objects it stored)."""
+    if not force and "tokens. Parsing aborted." not in error.message:
+        return
+    limit = current().max_tokens
+    error.message = f"The document has more than the limit of {limit} tokens."
+    error.extensions = {"code": QUERY_TOO_LARGE, "maxTokens": limit}
