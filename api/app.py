@@ -15,9 +15,11 @@ from starlette.routing import Route
 
 from persistence.migrate import is_current
 from resolvers import build_schema
+from resolvers.errors import DATABASE_BUSY, DATABASE_UNAVAILABLE, database_fault
 
 from .audit import AuditTrail
 from .documents import DocumentCache, Registry
+from .faults import RETRY_AFTER_SECONDS
 from .graphql_view import KaigoGraphQL
 from .http_surface import CORS_HEADERS, SecurityHeaders
 from .runtime import Runtime
@@ -32,7 +34,8 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers and its schema is at the head migration."""
+    """The database answers and its schema is at the head migration (503 while it is down, and again
+    ready as soon as it is back: the pool replaces the connections the outage closed, persistence/db.py)."""
     runtime: Runtime = request.app.state.runtime
     try:
         async with runtime.database.engine.connect() as conn:
@@ -40,7 +43,14 @@ async def readyz(request: Request) -> JSONResponse:
         current = await is_current(runtime.database.engine)
     except Exception as exc:  # any failure means "not ready"; the reason class only, no details
         log.warning("readiness check failed: %s", type(exc).__name__)
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        # busy: every pooled connection stayed taken for KAIGO_DB_POOL_TIMEOUT_SECONDS (DATABASE_BUSY)
+        busy = database_fault(exc) == DATABASE_BUSY
+        retry = RETRY_AFTER_SECONDS[DATABASE_BUSY if busy else DATABASE_UNAVAILABLE]
+        return JSONResponse(
+            {"status": "unavailable", "database": "busy" if busy else "unreachable"},
+            status_code=503,
+            headers={"Retry-After": str(retry)},
+        )
     if not current:
         return JSONResponse({"status": "unavailable", "database": "migrations pending"}, status_code=503)
     return JSONResponse({"status": "ready"})
@@ -62,6 +72,7 @@ def create_app(runtime: Runtime) -> Starlette:
         documents=documents,
         audit=AuditTrail(runtime.database, enabled=runtime.audit_enabled),
         guards=runtime.guards,
+        introspection_roles=runtime.introspection_roles,
     )
 
     @asynccontextmanager

@@ -6,8 +6,9 @@ introspection, health checks and reads that failed validation touch nothing and 
 
 The entry is written in the request's own transaction, after the work and right before the commit, so
 the work and its record commit together; if it cannot be written, the request fails as a whole
-(``AUDIT_UNAVAILABLE``, HTTP 503, no data). A failed mutation's work is rolled back: its attempt is then
-recorded in a fresh short transaction.
+(``AUDIT_UNAVAILABLE``, HTTP 503, no data). A failed mutation's work is rolled back, as is an operation
+whose transaction PostgreSQL aborted (a statement timeout): its attempt is then recorded in a fresh short
+transaction.
 
 Login and logout are the identity provider's records: tokens are stateless here, and every entry
 carries the token's subject, roles, department and the time.
@@ -70,7 +71,9 @@ class AuditTrail:
     async def record_failed(
         self, ctx: Context, result: ExecutionResult, *, started_at: dt.datetime, document_id: str | None
     ) -> None:
-        """Record a failed (rolled-back) mutation's attempt in a fresh transaction."""
+        """Record a rolled-back operation's attempt in a fresh transaction: a failed mutation, or any
+        operation whose transaction PostgreSQL aborted (a cancelled statement). Always recorded: the
+        attempt is what security staff look for, whether or not it got to any person."""
         if not self.enabled:
             return
         try:

@@ -169,12 +169,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         if args.print_tokens and not settings.production:
             _print_dev_headers(settings)
         print(f"kaigo-graph: http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
+        workers = args.workers or settings.workers  # --workers, else WEB_CONCURRENCY
         uvicorn.run(
             "api.asgi:create",
             factory=True,
             host=settings.host,
             port=settings.port,
-            workers=settings.workers if settings.workers > 1 else None,
+            workers=workers if workers > 1 else None,
             log_config=log_config(),
             proxy_headers=False,
         )
@@ -204,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--migrate", action="store_true", help="apply migrations first")
     p.add_argument("--seed-if-empty", action="store_true", help="seed a demo city ($SEED_PERSONS) when empty")
     p.add_argument("--print-tokens", action="store_true", help="print a development token per role")
+    p.add_argument("--workers", type=int, help="uvicorn worker processes (default: $WEB_CONCURRENCY)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply database migrations")

@@ -1,6 +1,6 @@
-"""``kaigo audit verify``: walk the audit trail's hash chain and name its first broken link.
+"""``kaigo audit verify``: walk the audit trail's hash chains and name the first broken link.
 
-Exit 0 and the number of entries when the chain holds; exit 1 and the sequence number of the first
+Exit 0 and the number of entries when every chain holds; exit 1 naming the chain and link of the first
 entry that does not (missing, relinked or changed) otherwise. Read-only: one REPEATABLE READ snapshot.
 """
 
@@ -28,11 +28,8 @@ async def _verify(url: str) -> tuple[int, str]:
     finally:
         await engine.dispose()
     if result.broken is None:
-        return 0, f"audit trail intact: {result.count} entries"
-    return (
-        1,
-        f"audit trail broken at entry {result.broken.seq}: {result.broken.reason} ({result.count} intact before it)",
-    )
+        return 0, f"audit trail intact: {result.count} entries in {result.chains} chains"
+    return 1, f"audit trail broken at {result.broken.describe()} ({result.count} intact before it)"
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> None:

@@ -26,17 +26,22 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from persistence.crypto import NumberVault
-from persistence.db import Database, SerialSession
+from persistence.db import Database, SerialSession, transaction_aborted
 from policies.principals import Principal
 from resolvers import build_context
 from resolvers.context import Context
+from resolvers.errors import INTERNAL_SERVER_ERROR, STATEMENT_TIMEOUT
 
 from .audit import AuditTrail, now
 from .auth import AuthenticationError, unauthenticated_response
 from .documents import DocumentRequestData, Registry, reference_of, running, served_view
+from .faults import refusal_for, refuse_faulted
 from .guards import Guards, RateLimiter, read_body, timeout_refusal
 from .media import accepts_graphql_response, as_graphql_response
 from .refusals import BAD_REQUEST, METHOD_NOT_ALLOWED, Refusal
+
+# Codes of errors after which the transaction may be aborted (resolvers/errors.py).
+_ABORTING = frozenset({STATEMENT_TIMEOUT, INTERNAL_SERVER_ERROR})
 
 # Parameters that make a GET an operation even without `query` (a persisted document's id).
 _DOCUMENT_PARAMS = ("documentId", "doc_id", "extensions")
@@ -72,6 +77,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
         documents: Registry | None = None,
         audit: AuditTrail | None = None,
         guards: Guards | None = None,
+        introspection_roles: frozenset[str] | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphql_ide else None)
         self.database = database
@@ -81,6 +87,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
         self.audit = audit if audit is not None else AuditTrail(database)  # アクセス記録 (api/audit.py)
         self.guards = guards if guards is not None else Guards()
         self.rate_limiter = RateLimiter(self.guards.rate_per_second, self.guards.rate_burst)
+        self.introspection_roles = introspection_roles  # None: every role may introspect its view
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if isinstance(request, Request) and self._is_ide_page(request):
@@ -106,12 +113,18 @@ class KaigoGraphQL(GraphQL[Any, None]):
             except TimeoutError:
                 raise timeout_refusal(self.guards.request_timeout_seconds) from None
         except Refusal as refused:
-            return refused.response()
+            # AUDIT_UNAVAILABLE raised from a lost database answers as the database's fault (api/faults.py)
+            return (refusal_for(refused) or refused).response()
         except HTTPException as e:
             # strawberry's transport refusals (a body that is not JSON, a wrong content type …) get the
             # same GraphQL-shaped body as ours; its reasons are fixed strings that echo nothing.
             code = METHOD_NOT_ALLOWED if e.status_code == 405 else BAD_REQUEST
             return Refusal(e.status_code, code, e.reason).response()
+        except Exception as exc:  # the database failed outside a resolver (registry, commit): 503
+            fault = refusal_for(exc)
+            if fault is None:
+                raise
+            return fault.response()
 
     def _is_ide_page(self, request: Request) -> bool:
         if request.method != "GET" or self.graphql_ide is None or _names_an_operation(request.query_params):
@@ -160,6 +173,14 @@ class KaigoGraphQL(GraphQL[Any, None]):
             reference=reference_of(data, extensions, query),
         )
 
+    def decode_json(self, data: str | bytes) -> object:
+        # strawberry answers only JSONDecodeError with 400; a body that is not UTF-8 or nests too deep
+        # for the decoder is as malformed
+        try:
+            return super().decode_json(data)
+        except (UnicodeDecodeError, RecursionError) as e:
+            raise HTTPException(400, "Unable to parse request body as JSON") from e
+
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {"request": request, "response": response}
 
@@ -199,6 +220,9 @@ class KaigoGraphQL(GraphQL[Any, None]):
         try:
             async with self.database.session() as session:
                 ctx = build_context(principal=principal, db=SerialSession(session), vault=self.vault)
+                ctx.introspection = self.introspection_roles is None or bool(
+                    self.introspection_roles & set(principal.roles)
+                )
                 with running(plan.document):
                     result = await schema.execute(
                         plan.query,
@@ -209,8 +233,15 @@ class KaigoGraphQL(GraphQL[Any, None]):
                         allowed_operation_types=allowed,
                         operation_extensions=request_data.extensions,
                     )
-                if result.errors and ctx.operation_type is OperationType.MUTATION:
-                    raise _RollBack(result, ctx)  # leaves the `async with`, which rolls back
+                await ctx.db.settle()  # a statement of a cancelled field may still be running
+                refuse_faulted(result)  # the database went away or is saturated: 503, nothing committed
+                if result.errors and (
+                    ctx.operation_type is OperationType.MUTATION
+                    or (_may_have_failed_in_database(result) and await transaction_aborted(ctx.db))
+                ):
+                    # leaves the `async with`, which rolls back: a failed mutation keeps nothing, and a
+                    # transaction PostgreSQL aborted (a cancelled statement) could not take the entry
+                    raise _RollBack(result, ctx)
                 # Last, right before the commit: the entry commits with the work or neither does
                 # (AUDIT_UNAVAILABLE), and the chain's lock is held only from here to the commit.
                 await self.audit.record(ctx.db, ctx, result, started_at=started_at, document_id=document_id)
@@ -219,7 +250,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
             await self.audit.record_failed(
                 failed.context, failed.result, started_at=started_at, document_id=document_id
             )
-            # Nothing of a failed mutation is committed, so no data of it is reported either.
+            # Nothing of it is committed, so no data of it is reported either.
             return ExecutionResult(
                 data=None, errors=failed.result.errors, extensions=failed.result.extensions
             )
@@ -230,6 +261,13 @@ class KaigoGraphQL(GraphQL[Any, None]):
             raise HTTPException(400, e.as_http_error_reason()) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+
+
+def _may_have_failed_in_database(result: ExecutionResult) -> bool:
+    """Whether an error may have come from a statement (a cancelled one, or anything unexpected), after
+    which PostgreSQL may have aborted the transaction. The errors are already presented
+    (resolvers/errors.py): their codes tell."""
+    return any((error.extensions or {}).get("code") in _ABORTING for error in result.errors or ())
 
 
 def _names_an_operation(params: Any) -> bool:

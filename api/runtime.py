@@ -33,6 +33,7 @@ class Runtime:
     cors_origins: tuple[str, ...] = ()  # KAIGO_CORS_ORIGINS: browser origins allowed to call the API
     hsts_seconds: int = 0  # KAIGO_HSTS_SECONDS: Strict-Transport-Security when served only over HTTPS
     guards: Guards = field(default_factory=Guards)  # body size, rate per principal, request time limit
+    introspection_roles: frozenset[str] | None = None  # KAIGO_INTROSPECTION_ROLES; None: every role
 
 
 def load_vault(settings: Settings) -> NumberVault:
@@ -76,9 +77,16 @@ def limits_of(settings: Settings) -> Limits:
 def build_runtime(settings: Settings) -> Runtime:
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set (kaigo serve sets it before starting workers)")
+    if min(settings.pool_size, settings.pool_timeout_seconds, settings.connect_timeout_seconds) < 1:
+        raise SystemExit(
+            "KAIGO_DB_POOL_SIZE, KAIGO_DB_POOL_TIMEOUT_SECONDS and KAIGO_DB_CONNECT_TIMEOUT_SECONDS must be >= 1"
+        )
     engine = make_engine(
         asyncpg_url(settings.database_url),
         pool_size=settings.pool_size,
+        pool_timeout=settings.pool_timeout_seconds,  # then DATABASE_BUSY (api/faults.py)
+        connect_timeout=settings.connect_timeout_seconds,  # then DATABASE_UNAVAILABLE
+        pool_pre_ping=settings.pre_ping,  # off: closed connections are refused at checkout anyway
         statement_timeout_ms=settings.statement_timeout_ms,
     )
     configure(limits_of(settings))
@@ -92,6 +100,7 @@ def build_runtime(settings: Settings) -> Runtime:
         document_recheck_seconds=settings.document_recheck_seconds,
         cors_origins=settings.cors_origins,
         hsts_seconds=settings.hsts_seconds,
+        introspection_roles=settings.introspection_roles,
         guards=Guards(
             max_body_bytes=settings.max_body_bytes,
             rate_per_second=settings.rate_per_second,

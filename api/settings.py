@@ -7,6 +7,7 @@ Every setting has a documented default so that `make run` works on a fresh machi
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,17 @@ def _names(name: str) -> frozenset[str]:
     return frozenset(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
 
 
+def _introspection_roles(env: Mapping[str, str]) -> frozenset[str] | None:
+    """KAIGO_INTROSPECTION_ROLES: ``*`` (every role), or the roles allowed, comma-separated. Unset:
+    every role in development, none in production."""
+    raw = env.get("KAIGO_INTROSPECTION_ROLES")
+    if raw is None:
+        return frozenset() if env.get("KAIGO_ENV") == "production" else None
+    if raw.strip() == "*":
+        return None
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -37,6 +49,9 @@ class Settings:
     seed_persons: int = 3000
     workers: int = 1
     pool_size: int = 10
+    pool_timeout_seconds: int = 5  # a request waits this long for a pooled connection (then DATABASE_BUSY)
+    connect_timeout_seconds: int = 5  # opening a connection (then DATABASE_UNAVAILABLE)
+    pre_ping: bool = False  # a round trip before each checkout; for paths that drop connections silently
     jwt_issuer: str | None = None
     jwt_audience: str = "kaigo-graph"
     jwks: str | None = None  # a path or an https URL
@@ -54,6 +69,7 @@ class Settings:
     request_timeout_seconds: int = 30
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API (none by default)
     hsts_seconds: int = 0  # Strict-Transport-Security, for deployments served only over HTTPS
+    introspection_roles: frozenset[str] | None = None  # roles that may introspect; None: every role
 
     @property
     def production(self) -> bool:
@@ -76,6 +92,9 @@ class Settings:
             seed_persons=_int("SEED_PERSONS", 3000),
             workers=_int("WEB_CONCURRENCY", 1),
             pool_size=_int("KAIGO_DB_POOL_SIZE", 10),
+            pool_timeout_seconds=_int("KAIGO_DB_POOL_TIMEOUT_SECONDS", 5),
+            connect_timeout_seconds=_int("KAIGO_DB_CONNECT_TIMEOUT_SECONDS", 5),
+            pre_ping=_int("KAIGO_DB_PRE_PING", 0) == 1,
             jwt_issuer=env.get("KAIGO_JWT_ISSUER") or None,
             jwt_audience=env.get("KAIGO_JWT_AUDIENCE", "kaigo-graph"),
             jwks=env.get("KAIGO_JWKS") or None,
@@ -92,6 +111,7 @@ class Settings:
             rate_burst=_int("KAIGO_RATE_BURST", 100),
             request_timeout_seconds=_int("KAIGO_REQUEST_TIMEOUT_SECONDS", 30),
             cors_origins=tuple(sorted(_names("KAIGO_CORS_ORIGINS"))),
+            introspection_roles=_introspection_roles(env),
             hsts_seconds=_int("KAIGO_HSTS_SECONDS", 0),
         )
 

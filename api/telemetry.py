@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Final
 
 from opentelemetry.context import Context, attach, detach
@@ -33,7 +33,7 @@ from opentelemetry.util.types import Attributes
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.crypto import NumberVault
-from persistence.tracing import current_tracer, instrument_engine, use_tracer
+from persistence.tracing import current_tracer, instrument_engine, untraced, use_tracer
 from policies.individual_number import contains_valid_number, mask_valid_numbers
 from resolvers.tracing import use_document_id_source, use_pseudonym_key
 
@@ -73,18 +73,54 @@ def _clean_value(value: Any) -> Any:
     return value
 
 
-def _dirty(value: Any) -> bool:
+def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
-        return contains_valid_number(value)
-    if isinstance(value, tuple | list):
-        return any(_dirty(v) for v in value)
+        yield value
+    elif isinstance(value, tuple | list):
+        for v in value:
+            yield from _strings(v)
+
+
+_known_clean: set[str] = set()
+"""Long texts already found to hold no number (statements repeat on every request): looked up, not
+scanned again. Bounded; holds nothing personal by construction."""
+_KNOWN_CLEAN_MAX: Final = 4096
+
+
+def _dirty(values: Iterable[Any]) -> bool:
+    """Whether any string among ``values`` holds a valid number (shorter than 12 characters: cannot)."""
+    for value in values:
+        for text in _strings(value):
+            if len(text) < 12 or text in _known_clean:
+                continue
+            if contains_valid_number(text):
+                return True
+            if len(text) >= 48:
+                if len(_known_clean) >= _KNOWN_CLEAN_MAX:
+                    _known_clean.clear()
+                _known_clean.add(text)
     return False
 
 
 def _clean(attributes: Attributes) -> tuple[Attributes, bool]:
-    if not attributes or not any(_dirty(v) for v in attributes.values()):
+    if not attributes or not _dirty(attributes.values()):
         return attributes, False
     return {k: _clean_value(v) for k, v in attributes.items()}, True
+
+
+_clean_resources: dict[int, Resource] = {}
+"""Resources (immutable, one per provider) already found clean, by id, kept alive by the value."""
+
+
+def _resource_dirty(resource: Resource) -> bool:
+    if _clean_resources.get(id(resource)) is resource:
+        return False
+    if _dirty(resource.attributes.values()):
+        return True
+    if len(_clean_resources) > 16:
+        _clean_resources.clear()
+    _clean_resources[id(resource)] = resource
+    return False
 
 
 class RedactingSpanProcessor(SpanProcessor):
@@ -116,11 +152,12 @@ def redacted(span: ReadableSpan) -> ReadableSpan:
         event_attributes, event_dirty = _clean(e.attributes)
         dirty |= event_dirty or contains_valid_number(e.name)
         events.append(Event(mask_valid_numbers(e.name, REDACTED), event_attributes, e.timestamp))
-    resource_attributes, resource_dirty = _clean(span.resource.attributes)
+    resource_dirty = _resource_dirty(span.resource)
     description = span.status.description or ""
-    dirty |= resource_dirty or contains_valid_number(span.name) or contains_valid_number(description)
+    dirty |= resource_dirty or _dirty((span.name, description))
     if not dirty:
         return span
+    resource_attributes, _ = _clean(span.resource.attributes)
     return ReadableSpan(
         name=mask_valid_numbers(span.name, REDACTED),
         context=span.context,
@@ -248,6 +285,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 KNOWN_PATHS: Final = frozenset({"/graphql", "/healthz", "/readyz"})
+UNTRACED_PATHS: Final = frozenset({"/healthz", "/readyz"})
+"""Probes polled every few seconds by orchestrators: a span each would bury the requests in the UI."""
 """Paths named on spans; any other is left out (a path can carry anything a client typed)."""
 
 
@@ -295,6 +334,10 @@ class TracingMiddleware:
         tracer = current_tracer()
         if tracer is None or scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope.get("path") in UNTRACED_PATHS:
+            with untraced():
+                await self.app(scope, receive, send)
             return
         path = scope.get("path") if scope.get("path") in KNOWN_PATHS else None
         method = scope.get("method", "HTTP")

@@ -1,10 +1,14 @@
-"""Writing and checking the audit trail (アクセス記録): a hash chain appended under one lock.
+"""Writing and checking the audit trail (アクセス記録): hash chains appended under a lock per chain.
 
-Each entry's ``hash`` is the sha256 of a canonical JSON of its fields, its sequence number and the
-previous entry's hash, so changing, removing or reordering any committed entry breaks every link after
-it. Writers serialise on a transaction-scoped advisory lock taken right before reading the last entry:
-the next writer waits until this transaction commits, then sees its entry. Take it as late as possible
-(after the request's work): it is held until commit.
+Since revision 0005 every database connection appends to chain ``1 + backend pid % 16`` through the
+``audit_append`` function: one statement takes the chain's transaction-scoped advisory lock, reads the
+chain's last entry and inserts the new one, linked to it. The lock is held to the commit (the chain's
+next writer must see this entry), so call it last; writers on other chains never wait for it.
+
+An entry's hash covers its fields (the *content hash*, computed here), its chain, its link number and
+the previous entry's hash, so changing, removing or reordering any committed entry breaks every link
+after it in its chain. Entries written before revision 0005 form chain 0, hashed the old way
+(:func:`entry_hash`), and are verified as they are.
 """
 
 from __future__ import annotations
@@ -16,24 +20,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.types import BigInteger, String
 
 from .models.audit import AuditEvent
 
 __all__ = [
-    "AUDIT_LOCK",
     "GENESIS",
     "AuditEntry",
     "Broken",
     "Executor",
     "append",
+    "content_hash",
     "entry_hash",
+    "link_hash",
     "verify",
 ]
 
-AUDIT_LOCK: Final = 0x6B6169676F417564  # "kaigoAud": the key of pg_advisory_xact_lock for writers
 GENESIS: Final = "0" * 64
-"""``prev_hash`` of the first entry."""
+"""``prev_hash`` of the first entry of a chain."""
+LEGACY_CHAIN: Final = 0
+"""The single chain of the entries written before revision 0005 (no link numbers; ordered by seq)."""
 
 _table = AuditEvent.__table__
 
@@ -69,7 +77,8 @@ class AuditEntry:
             "roles": sorted(self.roles),
             "department": self.department,
             "operation_type": self.operation_type,
-            "operation_name": self.operation_name,
+            # a client names its operation as it likes: the column keeps the first 200 characters
+            "operation_name": self.operation_name[:200] if self.operation_name is not None else None,
             "document_id": self.document_id,
             "person_ids": sorted(set(self.person_ids) | set(self.number_person_ids)),
             "number_person_ids": sorted(set(self.number_person_ids)),
@@ -80,12 +89,9 @@ class AuditEntry:
         }
 
 
-def entry_hash(row: Mapping[str, Any], seq: int, prev_hash: str) -> str:
-    """sha256 (hex) of the canonical JSON of an entry's stored fields, its seq and the previous hash."""
+def _canonical(row: Mapping[str, Any]) -> dict[str, Any]:
     occurred: dt.datetime = row["occurred_at"]
-    canonical = {
-        "seq": seq,
-        "prev_hash": prev_hash,
+    return {
         "occurred_at": occurred.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "subject": row["subject"],
         "roles": list(row["roles"]),
@@ -100,38 +106,72 @@ def entry_hash(row: Mapping[str, Any], seq: int, prev_hash: str) -> str:
         "error_codes": list(row["error_codes"]),
         "trace_id": row["trace_id"],
     }
-    data = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _sha256_json(value: Mapping[str, Any]) -> str:
+    data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
-async def append(db: Executor, entry: AuditEntry) -> int:
-    """Append ``entry`` in the caller's transaction and return its sequence number.
+def content_hash(row: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of an entry's recorded fields (what happened, not where)."""
+    return _sha256_json(_canonical(row))
 
-    Three statements: the lock (held to commit), the last entry, the insert. The unique ``seq`` primary
-    key is the backstop should a writer ever skip the lock: it fails instead of forking the chain.
-    """
-    await db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
-    last = (await db.execute(text("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"))).first()
-    seq, prev = (last.seq + 1, last.hash) if last is not None else (1, GENESIS)
+
+def link_hash(chain: int, link: int, prev_hash: str, content: str) -> str:
+    """An entry's hash since revision 0005; ``audit_append`` computes the same in the database."""
+    return hashlib.sha256(f"kaigo-audit-v2|{chain}|{link}|{prev_hash}|{content}".encode()).hexdigest()
+
+
+def entry_hash(row: Mapping[str, Any], seq: int, prev_hash: str) -> str:
+    """An entry's hash in chain 0 (before revision 0005): its fields, its seq and the previous hash."""
+    return _sha256_json({**_canonical(row), "seq": seq, "prev_hash": prev_hash})
+
+
+_APPEND = text(
+    "SELECT audit_append(:occurred_at, :subject, :roles, :department, :operation_type, :operation_name,"
+    " :document_id, :person_ids, :number_person_ids, :decisions, :outcome, :error_codes, :trace_id,"
+    " :content_hash)"
+).bindparams(
+    bindparam("roles", type_=ARRAY(String)),
+    bindparam("person_ids", type_=ARRAY(BigInteger)),
+    bindparam("number_person_ids", type_=ARRAY(BigInteger)),
+    bindparam("decisions", type_=JSONB),
+    bindparam("error_codes", type_=ARRAY(String)),
+)
+
+
+async def append(db: Executor, entry: AuditEntry) -> int:
+    """Append ``entry`` in the caller's transaction and return its seq: one statement, whose chain lock
+    is held to the commit. The unique (chain, link) is the backstop should a writer ever skip the lock:
+    it fails instead of forking the chain."""
     row = entry.row()
-    await db.execute(
-        insert(AuditEvent), [{**row, "seq": seq, "prev_hash": prev, "hash": entry_hash(row, seq, prev)}]
-    )
-    return seq
+    result = await db.execute(_APPEND, {**row, "content_hash": content_hash(row)})
+    return int(result.scalar_one())
 
 
 @dataclass(frozen=True)
 class Broken:
-    """The first link that does not hold, and why."""
+    """The first link that does not hold in a chain, and why (``link`` is the seq in chain 0)."""
 
-    seq: int
+    chain: int
+    link: int
     reason: str
+    seq: int | None = None  # the entry's seq, when the entry exists
+
+    def describe(self) -> str:
+        where = (
+            f"entry {self.link}" if self.chain == LEGACY_CHAIN else f"chain {self.chain}, link {self.link}"
+        )
+        entry = f" (seq {self.seq})" if self.seq is not None and self.chain != LEGACY_CHAIN else ""
+        return f"{where}{entry}: {self.reason}"
 
 
 @dataclass(frozen=True)
 class Verification:
     count: int
     broken: Broken | None
+    chains: int = 0
 
     @property
     def intact(self) -> bool:
@@ -139,19 +179,40 @@ class Verification:
 
 
 async def verify(db: Executor, *, batch: int = 5000) -> Verification:
-    """Walk the chain from seq 1: every seq follows the last, links to its hash, and hashes to its own."""
-    columns = [c for c in _table.c]
-    expected_seq, prev, count = 1, GENESIS, 0
+    """Walk every chain from its first entry: each link follows the last, carries the previous entry's
+    hash and hashes to its own. Stops at the first broken link; ``count`` is the intact entries before it."""
+    chains = [
+        int(c)
+        for c in (await db.execute(text("SELECT DISTINCT chain FROM audit_events ORDER BY 1"))).scalars()
+    ]
+    count = 0
+    for chain in chains:
+        walked, broken = await _walk(db, chain, batch)
+        count += walked
+        if broken is not None:
+            return Verification(count, broken, len(chains))
+    return Verification(count, None, len(chains))
+
+
+async def _walk(db: Executor, chain: int, batch: int) -> tuple[int, Broken | None]:
+    t = _table.c
+    position = t.seq if chain == LEGACY_CHAIN else t.link
+    expected, prev, count = 1, GENESIS, 0
     while True:
-        statement = select(*columns).where(_table.c.seq >= expected_seq).order_by(_table.c.seq).limit(batch)
+        statement = select(*t).where(t.chain == chain, position >= expected).order_by(position).limit(batch)
         rows: Sequence[Any] = (await db.execute(statement)).all()
         if not rows:
-            return Verification(count, None)
+            return count, None
         for r in rows:
-            if r.seq != expected_seq:
-                return Verification(count, Broken(expected_seq, f"entry {expected_seq} is missing"))
+            at = r.seq if chain == LEGACY_CHAIN else r.link
+            if at != expected:
+                return count, Broken(chain, expected, f"entry {expected} is missing")
             if r.prev_hash != prev:
-                return Verification(count, Broken(r.seq, "prev_hash does not match the previous entry"))
-            if entry_hash(r._mapping, r.seq, r.prev_hash) != r.hash:
-                return Verification(count, Broken(r.seq, "hash does not match the entry's fields"))
-            expected_seq, prev, count = r.seq + 1, r.hash, count + 1
+                return count, Broken(chain, at, "prev_hash does not match the previous entry", r.seq)
+            if chain == LEGACY_CHAIN:
+                own = entry_hash(r._mapping, r.seq, r.prev_hash)
+            else:
+                own = link_hash(chain, r.link, r.prev_hash, content_hash(r._mapping))
+            if own != r.hash:
+                return count, Broken(chain, at, "hash does not match the entry's fields", r.seq)
+            expected, prev, count = at + 1, r.hash, count + 1

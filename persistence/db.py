@@ -7,13 +7,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+
+
+class DatabaseUnreachable(Exception):
+    """A new connection could not be opened: refused, no socket, or not answered in time.
+
+    The driver raises bare ``OSError``/``TimeoutError`` for these, which SQLAlchemy passes on unwrapped;
+    this names them as what they are, so that the HTTP layer answers DATABASE_UNAVAILABLE (and a connect
+    timeout is never taken for the request's own time limit). The message names the class only.
+    """
 
 
 def make_engine(
     url: str,
     *,
     pool_size: int = 10,
+    pool_timeout: float = 30.0,
+    connect_timeout: float | None = None,
+    pool_pre_ping: bool = False,
+    pool_recycle: int = 1800,
     echo: bool = False,
     statement_timeout_ms: int | None = None,
     **kw: Any,
@@ -22,23 +37,60 @@ def make_engine(
 
     ``statement_timeout_ms`` (the server's, KAIGO_STATEMENT_TIMEOUT_MS) is set on every connection, so
     PostgreSQL itself cancels a runaway statement; None (migrations, seeding, tools): no timeout.
+
+    Faults (the server passes KAIGO_DB_POOL_TIMEOUT_SECONDS, KAIGO_DB_CONNECT_TIMEOUT_SECONDS and
+    KAIGO_DB_PRE_PING; tools keep SQLAlchemy's and asyncpg's defaults): a checkout waits at most
+    ``pool_timeout`` seconds for a free connection (then ``sqlalchemy.exc.TimeoutError``), opening one at
+    most ``connect_timeout`` (then :class:`DatabaseUnreachable`).
+
+    Dead connections: a pooled connection the server closed (restart, shutdown, ``pg_terminate_backend``)
+    is known to asyncpg as soon as the event loop reads the end of its socket, so :func:`_alive` refuses
+    it at checkout at no cost, and every older pooled connection with it; a connection lost in the
+    middle of a request is invalidated by SQLAlchemy (a disconnect error), again with every older one;
+    and none is older than ``pool_recycle`` seconds. ``pool_pre_ping`` (a BEGIN, ``;``, ROLLBACK: three
+    round trips per checkout, about 6 % of a person-detail request) also catches connections that died
+    silently (a network path dropped without a reset, a proxy's idle timeout): off unless asked for.
     """
+    connect_args = dict(kw.pop("connect_args", {}))
     if statement_timeout_ms is not None:
-        connect_args = dict(kw.pop("connect_args", {}))
-        server_settings = {
+        connect_args["server_settings"] = {
             **connect_args.get("server_settings", {}),
             "statement_timeout": str(statement_timeout_ms),
         }
-        kw["connect_args"] = {**connect_args, "server_settings": server_settings}
-    return create_async_engine(
+    if connect_timeout is not None:
+        connect_args["timeout"] = connect_timeout
+    if connect_args:
+        kw["connect_args"] = connect_args
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=pool_pre_ping,
+        pool_recycle=pool_recycle,
         echo=echo,
         hide_parameters=True,  # never put bound values (numbers, names) into exception messages
         **kw,
     )
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    event.listen(engine.sync_engine, "checkout", _alive)
+    return engine
+
+
+def _alive(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+    """Refuse a pooled connection the server has closed; the pool then replaces it and every connection
+    opened before it (a restart closed those too), and hands out a fresh one."""
+    driver = connection_record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise InvalidatePoolError("the server closed the connection")
+
+
+def _connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:
+    """The dialect's own connect, with "cannot reach the server" named :class:`DatabaseUnreachable`."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except (OSError, TimeoutError) as exc:  # refused, reset, no socket file, connect timeout
+        raise DatabaseUnreachable(type(exc).__name__) from exc
 
 
 class Database:
@@ -77,6 +129,28 @@ class SerialSession:
         self.statements = 0  # counted for the round-trip tests and the audit trail
 
     async def execute(self, statement: Any, params: Any = None) -> Any:
+        # Shielded: graphql-core cancels a field's resolver when a sibling's error nulls their parent,
+        # and a statement cancelled mid-flight would leave the connection unusable for the rest of the
+        # request (its audit entry, its commit). The statement finishes; its result is dropped.
+        return await asyncio.shield(self._execute(statement, params))
+
+    async def settle(self) -> None:
+        """Wait for every statement already sent (a shielded one may outlive its cancelled field): call
+        before the commit, which must not overlap a statement on the connection."""
+        async with self.lock:
+            pass
+
+    async def _execute(self, statement: Any, params: Any) -> Any:
         async with self.lock:
             self.statements += 1
             return await self.session.execute(statement, params)
+
+
+async def transaction_aborted(db: SerialSession) -> bool:
+    """Whether PostgreSQL has aborted the session's transaction (after a failed statement every further
+    one fails until the rollback): probed with ``SELECT 1``, for error paths only."""
+    try:
+        await db.execute(text("SELECT 1"))
+    except DBAPIError:
+        return True
+    return False

@@ -7,6 +7,9 @@ Statement spans carry the parameterized SQL only; bound values (numbers, names) 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Final
 
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
@@ -14,12 +17,23 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["MAX_QUERY_TEXT", "current_tracer", "instrument_engine", "use_tracer"]
+__all__ = ["MAX_QUERY_TEXT", "current_tracer", "instrument_engine", "untraced", "use_tracer"]
 
 MAX_QUERY_TEXT: Final = 2048
 _SPAN_KEY: Final = "_kaigo_statement_span"
 
 _tracer: Tracer | None = None
+_untraced: ContextVar[bool] = ContextVar("kaigo_untraced", default=False)
+
+
+@contextmanager
+def untraced() -> Iterator[None]:
+    """No statement spans inside (health probes: their statements would be root spans every few seconds)."""
+    token = _untraced.set(True)
+    try:
+        yield
+    finally:
+        _untraced.reset(token)
 
 
 def use_tracer(tracer: Tracer | None) -> None:
@@ -42,7 +56,7 @@ def operation_name(statement: str) -> str:
 
 def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
     tracer = _tracer
-    if tracer is None or context is None:
+    if tracer is None or context is None or _untraced.get():
         return
     verb = operation_name(statement)
     span = tracer.start_span(

@@ -72,6 +72,13 @@ _NUMBER = re.compile(r"[0-9]{12}")
 _RUN_OF_12 = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 
 
+def _fewer_than_12_digits(text: str) -> bool:
+    """A cheap first look (about a tenth of the regular expression's time): a text with fewer than 12
+    ASCII digits in all cannot hold a number. UTF-8 keeps each ASCII digit one byte."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    return len(encoded) - len(encoded.translate(None, b"0123456789")) < 12
+
+
 def check_digit(base11: str) -> int:
     """チェックデジット: the check digit for an 11-digit base (基礎番号).
 
@@ -247,21 +254,25 @@ def find_valid_numbers(text: str) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"expected str, got {type(text).__name__}")
+    if _fewer_than_12_digits(text):
+        return []
     return [m for m in _RUN_OF_12.findall(text) if _problem(m) is None]
 
 
 def contains_valid_number(text: str) -> bool:
     """True when ``text`` contains at least one valid individual number (see :func:`find_valid_numbers`).
 
-    Cheap for the common case: text without a run of 12 digits costs one regular-expression scan.
+    Cheap for the common case: text with fewer than 12 digits costs one byte translation.
     """
     if not isinstance(text, str):
         raise TypeError(f"expected str, got {type(text).__name__}")
+    if _fewer_than_12_digits(text):
+        return False
     return any(_problem(m.group()) is None for m in _RUN_OF_12.finditer(text))
 
 
 def mask_valid_numbers(text: str, mask: str = MASK) -> str:
     """``text`` with every valid individual number (as :func:`find_valid_numbers` finds them) masked."""
-    if not _RUN_OF_12.search(text):
+    if _fewer_than_12_digits(text) or not _RUN_OF_12.search(text):
         return text
     return _RUN_OF_12.sub(lambda m: mask if _problem(m.group()) is None else m.group(), text)

@@ -7,8 +7,10 @@ from functools import lru_cache
 from typing import Any
 
 import strawberry
+from graphql import OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
@@ -17,6 +19,7 @@ from policies.visibility import may_see
 from schema.duties import required_duties
 
 from .errors import ErrorCodes, log_errors, present
+from .introspection import IntrospectionGate
 from .limits import ParseLimits
 from .mutation import Mutation
 from .query import Query
@@ -34,6 +37,18 @@ class OperationKind(SchemaExtension):
     """Tells the context whether the operation is a mutation, once the document is parsed: the HTTP
     layer rolls a failed mutation back as a whole (nothing half-written is committed)."""
 
+    def on_parse(self) -> Iterator[None]:
+        yield
+        # strawberry would run the first of several operations when none is named; the specification
+        # says "Must provide operation name" (the HTTP layer answers 400)
+        context = self.execution_context
+        document = context.graphql_document
+        named = getattr(context, "_provided_operation_name", None) is not None
+        if document is not None and not named:
+            operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+            if operations > 1:
+                raise MissingOperationName
+
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context.context
         if hasattr(context, "operation_type"):
@@ -43,6 +58,16 @@ class OperationKind(SchemaExtension):
             audit.operation_name = self.execution_context.operation_name
             audit.capture_trace()
         yield
+
+
+class MissingOperationName(CannotGetOperationTypeError):
+    """A document of several operations, sent without ``operationName``."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def as_http_error_reason(self) -> str:
+        return "Must provide operation name if query contains multiple operations."
 
 
 class KaigoSchema(strawberry.Schema):
@@ -64,7 +89,14 @@ class KaigoSchema(strawberry.Schema):
     ) -> None:
         super().__init__(
             query=query,
-            extensions=[ErrorCodes, ParseLimits, OperationKind, OperationTracing, *extensions],
+            extensions=[
+                ErrorCodes,
+                ParseLimits,
+                IntrospectionGate,
+                OperationKind,
+                OperationTracing,
+                *extensions,
+            ],
             config=config if config is not None else schema_config(),
             **kwargs,
         )

@@ -45,6 +45,7 @@ class Context:
     response: Any = field(default=None, repr=False)
     operation_type: OperationType | None = None  # set by resolvers.build.OperationKind once parsed
     audit: AuditCollector = field(default_factory=AuditCollector)  # アクセス記録 of this request
+    introspection: bool = True  # whether this principal may introspect (resolvers/introspection.py)
 
     def __repr__(self) -> str:
         return f"Context(subject={self.principal.subject!r}, today={self.today.isoformat()})"

@@ -8,6 +8,11 @@ unexpected leaks a message, a stack or SQL; no message or log line carries an in
   resolvers/limits.py) pass through;
 * a statement PostgreSQL cancelled (``statement_timeout``, SQLSTATE 57014) → ``STATEMENT_TIMEOUT``,
   with a fixed message (the driver's names the SQL);
+* the database unreachable or gone in the middle of the request (connection refused or lost, server
+  shutting down or starting: SQLSTATE class 08, 57P01–57P03) → ``DATABASE_UNAVAILABLE``; no pooled
+  connection free within the pool timeout, or the server out of connection slots (53300) →
+  ``DATABASE_BUSY``; fixed messages, and the HTTP layer answers the whole request with 503 and
+  ``Retry-After`` (api/faults.py);
 * anything else → "Internal server error." with ``INTERNAL_SERVER_ERROR``, logged server-side with
   its traceback, after redaction of anything shaped like an individual number.
 """
@@ -23,8 +28,10 @@ from typing import Final
 from asyncpg.exceptions import QueryCanceledError
 from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import SchemaExtension
 
+from persistence.db import DatabaseUnreachable
 from schema.errors import (
     BAD_USER_INPUT,
     GRAPHQL_PARSE_FAILED,
@@ -33,11 +40,16 @@ from schema.errors import (
 )
 
 __all__ = [
+    "DATABASE_BUSY",
+    "DATABASE_UNAVAILABLE",
+    "FAULT_MESSAGES",
     "INTERNAL_MESSAGE",
     "STATEMENT_TIMEOUT",
     "TIMEOUT_MESSAGE",
     "ErrorCodes",
     "classify",
+    "database_fault",
+    "innermost_name",
     "log_errors",
     "present",
     "redact",
@@ -49,6 +61,18 @@ INTERNAL_MESSAGE: Final = "Internal server error."
 STATEMENT_TIMEOUT: Final = "STATEMENT_TIMEOUT"
 TIMEOUT_MESSAGE: Final = "The database cancelled a statement that ran longer than the statement timeout."
 _QUERY_CANCELED: Final = "57014"  # PostgreSQL's SQLSTATE query_canceled
+
+DATABASE_UNAVAILABLE: Final = "DATABASE_UNAVAILABLE"
+DATABASE_BUSY: Final = "DATABASE_BUSY"
+FAULT_MESSAGES: Final = {
+    DATABASE_UNAVAILABLE: "The database is unavailable; the request was not completed. Retry later.",
+    DATABASE_BUSY: "The database is busy (no connection free in time); the request was not completed. "
+    "Retry later.",
+}
+# SQLSTATEs of a server going away or not there yet: class 08 (connection exception), admin_shutdown,
+# crash_shutdown, cannot_connect_now; and of a server out of connection slots (too_many_connections).
+_GONE: Final = frozenset({"57P01", "57P02", "57P03"})
+_FULL: Final = frozenset({"53300"})
 
 # Twelve digits in a row, ASCII or full-width, optionally split by spaces or hyphens: what an
 # individual number looks like when a client puts it where a value is echoed (e.g. an Int variable
@@ -94,6 +118,9 @@ def classify(error: GraphQLError) -> str:
         return GRAPHQL_PARSE_FAILED
     if _cancelled(error.original_error):
         return STATEMENT_TIMEOUT
+    fault = database_fault(error.original_error)
+    if fault is not None:
+        return fault
     if error.path is not None:
         return INTERNAL_SERVER_ERROR  # a resolver failed without meaning to
     original = error.original_error
@@ -119,6 +146,37 @@ def _cancelled(original: BaseException | None) -> bool:
     return False
 
 
+def database_fault(exc: BaseException | None) -> str | None:
+    """``DATABASE_UNAVAILABLE`` or ``DATABASE_BUSY`` when ``exc`` (or what caused it) says the database
+    could not serve the request, else None.
+
+    Walks SQLAlchemy's wrapper (``DBAPIError.orig``) and the ``__cause__``/``__context__`` chain (a
+    rollback failing on a dead connection hides the first error there), a few links at most.
+    """
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, PoolTimeout):
+            return DATABASE_BUSY
+        if isinstance(exc, DatabaseUnreachable):
+            return DATABASE_UNAVAILABLE
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return DATABASE_UNAVAILABLE
+        state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+        if isinstance(state, str):
+            if state.startswith("08") or state in _GONE:
+                return DATABASE_UNAVAILABLE
+            if state in _FULL:
+                return DATABASE_BUSY
+        if isinstance(exc, DBAPIError) and exc.orig is not None:
+            exc = exc.orig
+        elif exc.__cause__ is not None or exc.__suppress_context__:
+            exc = exc.__cause__
+        else:
+            exc = exc.__context__
+        seen += 1
+    return None
+
+
 def present(error: GraphQLError) -> GraphQLError:
     """The error as the client sees it."""
     code = classify(error)
@@ -130,6 +188,15 @@ def present(error: GraphQLError) -> GraphQLError:
             error.positions,
             error.path,
             extensions={"code": STATEMENT_TIMEOUT},
+        )
+    if code in FAULT_MESSAGES and not isinstance(error.original_error, GraphQLError):
+        return GraphQLError(
+            FAULT_MESSAGES[code],
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            extensions={"code": code},
         )
     if code == INTERNAL_SERVER_ERROR:
         return GraphQLError(
@@ -151,11 +218,17 @@ def present(error: GraphQLError) -> GraphQLError:
 
 
 def log_errors(errors: list[GraphQLError]) -> None:
-    """Log unexpected errors with a (redacted) traceback, and client errors briefly at debug level."""
+    """Log unexpected errors with a (redacted) traceback, and client errors briefly at debug level.
+
+    Database faults (every field of a request fails at once when the server goes away) make one warning
+    line per call, naming the code and the driver's exception class, never its message."""
+    faults: dict[str, set[str]] = {}
     for error in errors:
         code = classify(error)
         where = ".".join(map(str, error.path)) if error.path else "-"
-        if code == INTERNAL_SERVER_ERROR:
+        if code in FAULT_MESSAGES:
+            faults.setdefault(code, set()).add(innermost_name(error.original_error))
+        elif code == INTERNAL_SERVER_ERROR:
             original = error.original_error or error
             detail = "".join(traceback.format_exception(original))
             logger.error("unexpected error at %s: %s", where, redact(detail))
@@ -164,3 +237,16 @@ def log_errors(errors: list[GraphQLError]) -> None:
         else:
             # Code and path only: graphql-core's messages quote the client's literals (names, numbers).
             logger.debug("client error %s at %s", code, where)
+    for code, names in sorted(faults.items()):
+        logger.warning("database fault %s (%s)", code, ", ".join(sorted(names)))
+
+
+def innermost_name(exc: BaseException | None) -> str:
+    """The class name of the exception at the bottom of ``exc``'s causes, under SQLAlchemy's wrapper
+    (e.g. AdminShutdownError): what to log of a fault, since messages may quote SQL or values."""
+    name, seen = "-", 0
+    while exc is not None and seen < 8:
+        name = type(exc).__name__
+        exc = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc.__cause__
+        seen += 1
+    return name

@@ -14,6 +14,11 @@ many times, or fragments spreading each other, costs a multiplication, not a wal
 Introspection's ``ofType`` chains (a type reference unwrapping in place) add neither depth nor cost, so
 GraphiQL's introspection query (depth 6) passes the defaults.
 
+Strings holding U+0000 are refused up front too (``BAD_USER_INPUT``, reason ``FORMAT``), in a literal
+of the document or anywhere in the variables: PostgreSQL text cannot hold NUL, so no field accepts one,
+and such a value reaching a statement would fail it as an internal error (or break a failed mutation's
+audit entry).
+
 The limits are process-wide (:func:`configure`, from ``api.runtime.build_runtime``): the cached role
 views (``resolvers.schema_for``) read them at each validation; without configuration, the defaults.
 """
@@ -41,16 +46,21 @@ from graphql import (
     ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     TokenKind,
     ValidationContext,
     ValidationRule,
     get_named_type,
     get_nullable_type,
     validate,
+    visit,
 )
+from graphql.language import Visitor
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities.value_from_ast_untyped import value_from_ast_untyped
 from strawberry.extensions import SchemaExtension
+
+from schema.errors import BAD_USER_INPUT
 
 __all__ = [
     "QUERY_TOO_COMPLEX",
@@ -294,7 +304,12 @@ class ParseLimits(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            errors = _token_errors(document) or validate(context.schema._schema, document, (OperationLimits,))
+            schema = context.schema._schema
+            errors = _token_errors(document) or validate(schema, document, (OperationLimits,))
+            nul = [] if errors else _nul_errors(document, context.variables)
+            if nul and not validate(schema, document, context.validation_rules):
+                # an invalid document is a validation error first (strawberry's rules, as it validates)
+                errors = nul
             if errors:
                 raise errors[0]
         yield
@@ -314,6 +329,53 @@ def _token_errors(document: DocumentNode) -> list[GraphQLError]:
     limit_error = GraphQLError("")
     _mark_too_large(limit_error, force=True)
     return [limit_error]
+
+
+_NUL: Final = "\x00"
+
+
+class _NulLiterals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: StringValueNode | None = None
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
+        if _NUL in node.value:
+            self.found = node
+            return self.BREAK
+        return None
+
+
+def _holds_nul(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return _NUL in value
+    if depth > 64:  # deeper than any input type of the schema: coercion refuses it anyway
+        return False
+    if isinstance(value, dict):
+        return any(_holds_nul(k, depth + 1) or _holds_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v, depth + 1) for v in value)
+    return False
+
+
+def _nul_errors(document: DocumentNode, variables: Any) -> list[GraphQLError]:
+    """``BAD_USER_INPUT`` for a string holding U+0000 in a literal or a variable (never echoed)."""
+    literals = _NulLiterals()
+    visit(document, literals)
+    named = None
+    if literals.found is None:
+        values = variables if isinstance(variables, dict) else {}
+        named = next((name for name, value in values.items() if _holds_nul(value)), None)
+        if named is None:
+            return []
+    field = f"${named}" if named is not None else "document"
+    return [
+        GraphQLError(
+            "A string holds the character U+0000, which no field accepts.",
+            literals.found,
+            extensions={"code": BAD_USER_INPUT, "field": field, "reason": "FORMAT"},
+        )
+    ]
 
 
 def _mark_too_large(error: GraphQLError, *, force: bool = False) -> None:

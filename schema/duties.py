@@ -68,6 +68,7 @@ for _value in DutyName.__strawberry_definition__.values:  # per-value descriptio
     locations=[Location.FIELD_DEFINITION, Location.INPUT_FIELD_DEFINITION],
     name="requiresDuty",
     description="The field exists only for principals holding this duty (事務); for others it is absent.",
+    repeatable=True,  # a field may need several duties (personByIndividualNumber); valid SDL needs this
 )
 class RequiresDuty:
     duty: DutyName

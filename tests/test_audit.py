@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.audit import GENESIS, AuditEntry, append, verify
+from persistence.audit import GENESIS, AuditEntry, append, content_hash, entry_hash, link_hash, verify
+from persistence.models import AuditEvent as AuditEventRow
 from policies.roles import ROLE_NAMES, duties_for
 from resolvers import schema_for
 
@@ -70,7 +71,7 @@ async def test_number_officer_read_records_persons_and_revealed_numbers(
     assert (entry["operation_type"], entry["operation_name"], entry["outcome"]) == ("query", "Person", "ok")
     assert set(entry["person_ids"]) == await household_ids(seeded_conn, person.household_code)
     assert entry["number_person_ids"] == [person.id]
-    assert entry["prev_hash"] == GENESIS and entry["seq"] == 1
+    assert entry["prev_hash"] == GENESIS and entry["link"] == 1 and 1 <= entry["chain"] <= 16
     assert (await verify(seeded_conn)).count == 1
 
 
@@ -135,14 +136,66 @@ async def test_a_changed_entry_breaks_the_chain(gql: Any, seeded_conn: AsyncConn
     assert (await verify(seeded_conn)).intact
     # As the table's owner, behind the trigger's back (rolled back with the test).
     await seeded_conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"))
-    await seeded_conn.execute(text("UPDATE audit_events SET number_person_ids = '{}' WHERE seq = 2"))
+    await seeded_conn.execute(text("UPDATE audit_events SET number_person_ids = '{}' WHERE link = 2"))
     result = await verify(seeded_conn)
-    assert result.broken is not None and (result.broken.seq, result.count) == (2, 1)
+    assert result.broken is not None and (result.broken.link, result.count) == (2, 1)
     assert "hash" in result.broken.reason
 
-    await seeded_conn.execute(text("DELETE FROM audit_events WHERE seq = 2"))
+    await seeded_conn.execute(text("DELETE FROM audit_events WHERE link = 2"))
     result = await verify(seeded_conn)
-    assert result.broken is not None and result.broken.seq == 2 and "missing" in result.broken.reason
+    assert result.broken is not None and result.broken.link == 2 and "missing" in result.broken.reason
+
+
+async def test_entries_before_the_chains_are_verified_the_old_way(seeded_conn: AsyncConnection) -> None:
+    """Chain 0 holds the entries written before revision 0005, hashed with their seq; they stay valid
+    beside the new chains, and changing one is still found."""
+    entry = AuditEntry(
+        occurred_at=dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC),
+        subject="legacy",
+        roles=("kaigo_officer",),
+        department=None,
+        operation_type="query",
+        operation_name="Person",
+        person_ids=(1,),
+    )
+    prev = GENESIS
+    for seq in (1, 2):
+        row = entry.row()
+        own = entry_hash(row, seq, prev)
+        await seeded_conn.execute(
+            insert(AuditEventRow), [{**row, "seq": seq, "chain": 0, "prev_hash": prev, "hash": own}]
+        )
+        prev = own
+    await append(seeded_conn, entry)
+    result = await verify(seeded_conn)
+    assert (result.intact, result.count, result.chains) == (True, 3, 2)
+
+    await seeded_conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"))
+    await seeded_conn.execute(text("UPDATE audit_events SET subject = 'someone else' WHERE seq = 2"))
+    result = await verify(seeded_conn)
+    assert result.broken is not None and (result.broken.chain, result.broken.link) == (0, 2)
+    assert result.broken.describe().startswith("entry 2: hash")
+
+
+async def test_the_database_and_the_server_hash_a_link_alike(seeded_conn: AsyncConnection) -> None:
+    entry = AuditEntry(
+        occurred_at=dt.datetime.now(dt.UTC),
+        subject="s",
+        roles=("kaigo_officer",),
+        department="kaigo",
+        operation_type="query",
+        operation_name="Person",
+        person_ids=(3, 1),
+        decisions=({"code": "PROVIDED", "basis_item": "42"},),
+        trace_id="ab" * 16,
+    )
+    seq = await append(seeded_conn, entry)
+    row = (
+        (await seeded_conn.execute(text("SELECT * FROM audit_events WHERE seq = :s"), {"s": seq}))
+        .mappings()
+        .one()
+    )
+    assert row["hash"] == link_hash(row["chain"], row["link"], row["prev_hash"], content_hash(entry.row()))
 
 
 async def test_auditor_filters_and_pages(gql: Any, seeded_conn: AsyncConnection) -> None:
@@ -160,16 +213,17 @@ async def test_auditor_filters_and_pages(gql: Any, seeded_conn: AsyncConnection)
         return [e["node"]["id"] for e in body["data"]["auditEvents"]["edges"]]
 
     auditor = {"role": "security_auditor"}
-    assert ids(await gql(EVENTS, **auditor)) == ["4", "3", "2", "1"]  # newest first
+    e1, e2, e3, e4 = (str(e["seq"]) for e in await entries(seeded_conn))  # seq: the order of writing
+    assert ids(await gql(EVENTS, **auditor)) == [e4, e3, e2, e1]  # newest first
     first = await gql(EVENTS, {"first": 3}, **auditor)
-    assert ids(first) == ["4", "3", "2"] and first["data"]["auditEvents"]["pageInfo"]["hasNextPage"]
+    assert ids(first) == [e4, e3, e2] and first["data"]["auditEvents"]["pageInfo"]["hasNextPage"]
     after = first["data"]["auditEvents"]["pageInfo"]["endCursor"]
-    assert ids(await gql(EVENTS, {"first": 3, "after": after}, **auditor)) == ["1"]
+    assert ids(await gql(EVENTS, {"first": 3, "after": after}, **auditor)) == [e1]
 
     by_subject = {"filter": {"subject": "test-kaigo_officer"}}
-    assert ids(await gql(EVENTS, by_subject, **auditor)) == ["2"]
-    assert ids(await gql(EVENTS, {"filter": {"personId": str(person.id)}}, **auditor)) == ["3", "1"]
-    assert ids(await gql(EVENTS, {"filter": {"operation": "Confirm"}}, **auditor)) == ["4"]
+    assert ids(await gql(EVENTS, by_subject, **auditor)) == [e2]
+    assert ids(await gql(EVENTS, {"filter": {"personId": str(person.id)}}, **auditor)) == [e3, e1]
+    assert ids(await gql(EVENTS, {"filter": {"operation": "Confirm"}}, **auditor)) == [e4]
     now = dt.datetime.now(dt.UTC)
     window = {"from": (now - dt.timedelta(hours=1)).isoformat(), "to": now.isoformat()}
     assert len(ids(await gql(EVENTS, {"filter": window}, **auditor))) == 4

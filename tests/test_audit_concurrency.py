@@ -58,20 +58,29 @@ async def test_concurrent_requests_make_one_intact_chain(
         await asyncio.gather(*(read(pk) for pk in ids + ids))
 
     async with city.connect() as conn:
-        rows = (await conn.execute(text("SELECT seq, person_ids FROM audit_events ORDER BY seq"))).all()
-    assert [r.seq for r in rows] == list(range(1, 2 * len(ids) + 1))
+        rows = (await conn.execute(text("SELECT chain, link, person_ids FROM audit_events"))).all()
+    assert len(rows) == 2 * len(ids)
     assert sorted(r.person_ids[0] for r in rows) == sorted(ids + ids)
+    links: dict[int, list[int]] = {}
+    for r in rows:
+        links.setdefault(r.chain, []).append(r.link)
+    assert len(links) > 1  # the pool's connections wrote to chains of their own
+    assert all(sorted(v) == list(range(1, len(v) + 1)) for v in links.values())  # no gaps, no forks
+    chain, link = max((c, max(v)) for c, v in links.items() if len(v) >= 2)
 
     monkeypatch.setenv("DATABASE_URL", empty_database_url)
     assert await verify_command() == 0
-    assert f"intact: {2 * len(ids)} entries" in capsys.readouterr().out
+    assert f"intact: {2 * len(ids)} entries in {len(links)} chains" in capsys.readouterr().out
 
     async with city.begin() as conn:  # the owner, behind the trigger's back
         await conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"))
-        await conn.execute(text("UPDATE audit_events SET subject = 'someone else' WHERE seq = 7"))
+        await conn.execute(
+            text("UPDATE audit_events SET subject = 'someone else' WHERE chain = :c AND link = :l"),
+            {"c": chain, "l": link - 1},
+        )
         await conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_change"))
     assert await verify_command() == 1
-    assert "broken at entry 7" in capsys.readouterr().err
+    assert f"broken at chain {chain}, link {link - 1} (seq " in capsys.readouterr().err
 
 
 async def verify_command() -> int:

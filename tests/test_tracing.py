@@ -153,6 +153,15 @@ async def test_w3c_trace_context_is_continued(gql: Any, spans: InMemorySpanExpor
 
 
 @pytest.mark.db
+async def test_health_probes_make_no_span(client: Any, gql: Any, spans: InMemorySpanExporter) -> None:
+    for path in ("/healthz", "/readyz"):
+        assert (await client.get(path)).status_code == 200
+    assert spans.get_finished_spans() == ()
+    await gql("{ viewer { subject } }", role="kaigo_officer")
+    assert [s.name for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER] == ["POST /graphql"]
+
+
+@pytest.mark.db
 async def test_off_by_default_creates_no_span(gql: Any) -> None:
     assert telemetry.configure(env={}) is None
     assert current_tracer() is None and not telemetry.tracing_enabled()
@@ -208,6 +217,21 @@ def test_the_redacting_processor_drops_planted_numbers(spans: InMemorySpanExport
     assert dict(exported.events[0].attributes or {}) == {"kaigo.value": telemetry.REDACTED}
     assert NUMBER not in exported.name
     assert NUMBER not in exported.to_json()
+
+
+def test_a_resource_holding_a_number_is_redacted_on_every_span() -> None:
+    """Resources are checked once and remembered when clean; a dirty one is cleaned on each span."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
+
+    clean = Resource({"service.name": "kaigo-graph", "host.name": "city-hall-1"})
+    dirty = Resource({"service.name": "kaigo-graph", "deployment.note": f"owner {NUMBER}"})
+    for _ in range(2):
+        span = ReadableSpan(name="GET", resource=clean, attributes={"a": "b"})
+        assert telemetry.redacted(span) is span
+        out = telemetry.redacted(ReadableSpan(name="GET", resource=dirty, attributes={"a": "b"}))
+        assert out.resource.attributes["deployment.note"] == telemetry.REDACTED
+        assert out.resource.attributes["service.name"] == "kaigo-graph"
 
 
 def test_policy_decisions_and_duty_checks_are_span_events(spans: InMemorySpanExporter) -> None:
