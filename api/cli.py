@@ -144,6 +144,9 @@ def _parse_ttl(text: str) -> int:
         raise SystemExit("--ttl takes a number with s, m, h or d (e.g. 8h)") from exc
 
 
+HTTP_PROTOCOL = "api.nodelay:NoDelayH11Protocol"
+
+
 class Shutdown(Exception):
     """SIGINT or SIGTERM: unwind so that the embedded server is stopped on the way out."""
 
@@ -178,6 +181,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             workers=workers if workers > 1 else None,
             log_config=log_config(),
             proxy_headers=False,
+            http=HTTP_PROTOCOL,  # TCP_NODELAY on every connection, whoever bound the socket
         )
 
 

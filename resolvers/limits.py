@@ -25,7 +25,7 @@ views (``resolvers.schema_for``) read them at each validation; without configura
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -50,6 +50,7 @@ from graphql import (
     TokenKind,
     ValidationContext,
     ValidationRule,
+    VariableNode,
     get_named_type,
     get_nullable_type,
     validate,
@@ -125,9 +126,15 @@ _EMPTY: Final = _Stats()
 class _Measure:
     """Depth, cost, aliases and top-level fields of selection sets, each fragment measured once."""
 
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any] | None = None,
+    ) -> None:
         self.schema = schema
         self.fragments = fragments
+        self.variables: Mapping[str, Any] = variables or {}  # the request's values, when known
         self.memo: dict[tuple[str, bool], _Stats] = {}
         self.active: set[str] = set()  # a fragment cycle counts 0 here (NoFragmentCycles reports it)
 
@@ -175,7 +182,7 @@ class _Measure:
         definition = _field_definition(self.schema, parent, node.name.value)
         if definition is None or node.selection_set is None:
             return _Stats(1, 1, own_alias, 1)
-        multiplier = _page_size(node, definition)
+        multiplier = _page_size(node, definition, self.variables)
         child = self.selection_set(
             node.selection_set, get_named_type(definition.type), multiplier is not None
         )
@@ -200,11 +207,12 @@ def _field_definition(schema: GraphQLSchema, parent: GraphQLNamedType | None, na
     return None  # unknown field or a union's __typename: other rules report unknown fields
 
 
-def _page_size(node: FieldNode, definition: Any) -> int | None:
-    """The page size a field asks for: ``first`` (or ``input.first``), a literal or the schema default."""
+def _page_size(node: FieldNode, definition: Any, variables: Mapping[str, Any]) -> int | None:
+    """The page size a field asks for: ``first`` (or ``input.first``), a literal, a variable's value, or
+    the schema default."""
     arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
     if "first" in definition.args:
-        return _int(arguments.get("first"), definition.args["first"].default_value)
+        return _int(arguments.get("first"), definition.args["first"].default_value, variables)
     argument = definition.args.get("input")
     if argument is None:
         return None
@@ -212,17 +220,30 @@ def _page_size(node: FieldNode, definition: Any) -> int | None:
     if not isinstance(input_type, GraphQLInputObjectType) or "first" not in input_type.fields:
         return None
     value = arguments.get("input")
+    default = input_type.fields["first"].default_value
+    if isinstance(value, VariableNode):  # the whole input as a variable: its ``first``
+        given = variables.get(value.name.value)
+        first = given.get("first") if isinstance(given, Mapping) else None
+        return _positive(first, default)
     literal = None
     if isinstance(value, ObjectValueNode):
         literal = next((f.value for f in value.fields if f.name.value == "first"), None)
-    return _int(literal, input_type.fields["first"].default_value)
+    return _int(literal, default, variables)
 
 
-def _int(literal: Any, default: Any) -> int:
-    """A literal Int, else the default (a variable is estimated at the default; the resolvers cap it)."""
+def _int(literal: Any, default: Any, variables: Mapping[str, Any]) -> int:
+    """A literal Int, or a variable's value when the request's values are known, else the default."""
     if isinstance(literal, IntValueNode):
-        value = value_from_ast_untyped(literal)
-        return max(int(value), 0)
+        return max(int(value_from_ast_untyped(literal)), 0)
+    if isinstance(literal, VariableNode):
+        return _positive(variables.get(literal.name.value), default)
+    return _positive(None, default)
+
+
+def _positive(value: Any, default: Any) -> int:
+    # a value that is no GraphQL Int (32 bits) is left to coercion, which refuses it as BAD_USER_INPUT
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31:
+        return max(value, 0)
     return default if isinstance(default, int) and default > 0 else 1
 
 
@@ -231,13 +252,18 @@ def _refusal(message: str, node: Any, code: str, **extra: int) -> GraphQLError:
 
 
 class OperationLimits(ValidationRule):
-    """Refuses an operation over the depth, alias, root-field or cost limit (one error per limit)."""
+    """Refuses an operation over the depth, alias, root-field or cost limit (one error per limit).
+
+    Without the request's variables (a document checked on its own) a variable page size counts at the
+    argument's default; :func:`operation_limits` gives the rule that counts the values sent."""
+
+    variables: Mapping[str, Any] = {}
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
         document: DocumentNode = context.document
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        self.measure = _Measure(context.schema, fragments)
+        self.measure = _Measure(context.schema, fragments, _with_defaults(document, self.variables))
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
         limits = current()
@@ -246,6 +272,26 @@ class OperationLimits(ValidationRule):
         for error in _check(stats, limits, node):
             self.report_error(error)
         return self.SKIP  # the operation was measured as a whole
+
+
+def _with_defaults(document: DocumentNode, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The values sent over the defaults the operations declare (``query($n: Int = 900)``)."""
+    values: dict[str, Any] = {}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for variable in definition.variable_definitions or ():
+                if variable.default_value is not None:
+                    values[variable.variable.name.value] = value_from_ast_untyped(variable.default_value)
+    values.update(variables)
+    return values
+
+
+def operation_limits(variables: Mapping[str, Any] | None) -> type[OperationLimits]:
+    """:class:`OperationLimits` costing variable page sizes at the values of one request (a variable
+    left out counts at the default its operation declares, else at the argument's)."""
+    if not variables:
+        return OperationLimits
+    return type("OperationLimitsWithValues", (OperationLimits,), {"variables": dict(variables)})
 
 
 def _check(stats: _Stats, limits: Limits, node: OperationDefinitionNode) -> Iterator[GraphQLError]:
@@ -305,7 +351,8 @@ class ParseLimits(SchemaExtension):
         document = context.graphql_document
         if document is not None:
             schema = context.schema._schema
-            errors = _token_errors(document) or validate(schema, document, (OperationLimits,))
+            rule = operation_limits(context.variables)
+            errors = _token_errors(document) or validate(schema, document, (rule,))
             nul = [] if errors else _nul_errors(document, context.variables)
             if nul and not validate(schema, document, context.validation_rules):
                 # an invalid document is a validation error first (strawberry's rules, as it validates)

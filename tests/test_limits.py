@@ -142,9 +142,31 @@ async def test_huge_first(gql: Gql, gql_response: Post) -> None:
     assert body["errors"][0]["extensions"]["cost"] == 3_000_001
 
 
-async def test_variables_page_size_uses_the_default(gql: Gql) -> None:
+async def test_a_variable_page_size_is_costed_at_its_value(gql: Gql) -> None:
     query = "query($n: Int!) { persons(first: $n) { edges { node { id } } } }"
     assert "errors" not in await gql(query, {"n": 2})
+    body = await gql(query, {"n": 1_000_000})
+    assert _codes(body) == ["QUERY_TOO_COMPLEX"] and body.get("data") is None
+    assert body["errors"][0]["extensions"]["cost"] == 3_000_001
+    # left out, a variable counts at the default its operation declares
+    declared = "query($n: Int = 1000000) { persons(first: $n) { edges { node { id } } } }"
+    assert _codes(await gql(declared)) == ["QUERY_TOO_COMPLEX"]
+
+
+def test_an_input_variable_is_costed_at_its_first() -> None:
+    """``transferInformation(input: $input)``: the page size inside the variable's value."""
+    from graphql import parse, validate
+
+    from resolvers import build_schema
+    from resolvers.limits import operation_limits
+
+    schema = build_schema()._schema
+    document = parse(
+        "mutation($input: TransferInformationInput!) { transferInformation(input: $input) { __typename } }"
+    )
+    assert validate(schema, document, (operation_limits({"input": {"first": 10}}),)) == []
+    [error] = validate(schema, document, (operation_limits({"input": {"first": 10**9}}),))
+    assert error.extensions is not None and error.extensions["code"] == "QUERY_TOO_COMPLEX"
 
 
 async def test_fragment_bomb(gql_response: Post) -> None:
@@ -210,3 +232,11 @@ async def test_persisted_documents_meet_the_same_limits(
         "/graphql", json={"query": apq_deep, "extensions": apq(apq_deep)}, headers=headers
     )
     assert code_of(response) == "QUERY_TOO_DEEP"
+    apq_large = "{ persons(first: 1) { edges { node { id } } } }" + "\n# padding" * 4990
+    response = await client.post(
+        "/graphql", json={"query": apq_large, "extensions": apq(apq_large)}, headers=headers
+    )
+    assert code_of(response) == "QUERY_TOO_LARGE"
+    # not registered: the id alone is unknown
+    response = await client.post("/graphql", json={"extensions": apq(apq_large)}, headers=headers)
+    assert code_of(response) == "PERSISTED_QUERY_NOT_FOUND"

@@ -48,9 +48,10 @@ class PreparedDocument:
         return True
 
 
-def prepare_document(document_id: str, text: str) -> PreparedDocument:
-    """Parse a document (raises ``GraphQLSyntaxError``); ``document_id`` must be the text's sha256."""
-    node = parse(text)
+def prepare_document(document_id: str, text: str, *, max_tokens: int | None = None) -> PreparedDocument:
+    """Parse a document (raises ``GraphQLSyntaxError``, also past ``max_tokens``); ``document_id`` must
+    be the text's sha256."""
+    node = parse(text, max_tokens=max_tokens)
     operations = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) == 1:
         only = operations[0]

@@ -34,6 +34,7 @@ from persistence.models.documents import ANY_CLIENT
 from policies.clients import client_of_department, is_trusted, valid_client_name
 from policies.individual_number import contains_valid_number
 from policies.principals import Principal
+from resolvers.limits import current
 
 from .cache import DocumentCache, PreparedDocument, prepare_document
 from .requests import DocumentRequestData
@@ -144,9 +145,12 @@ class Registry:
         document = self.cache.get(document_id)
         if document is None:
             try:
-                document = self.cache.put(prepare_document(document_id, text))
+                # the token limit here too: a text over it is never registered
+                document = self.cache.put(
+                    prepare_document(document_id, text, max_tokens=current().max_tokens)
+                )
             except GraphQLSyntaxError:
-                return Plan(text)  # reported as GRAPHQL_PARSE_FAILED by the ordinary path
+                return Plan(text)  # reported (GRAPHQL_PARSE_FAILED, QUERY_TOO_LARGE) by the ordinary path
         plan = self._planned(document, schema, duties)
         if plan.document is not None:
             await self._register(caller, document)
