@@ -40,11 +40,12 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy api schema resolvers persistence policies
 
-# Figures, never assertions: each script measures its variants side by side in one run.
+# Figures, never assertions (issue 8): wrk against `kaigo serve` with production settings, the asyncpg floor,
+# the layers, scale; writes bench/results/. Needs wrk (installed with apt-get when missing and root).
+# `make bench BENCH_ARGS=--quick` is the few-minute smoke run. The single-purpose scripts stay runnable:
+# bench/seed_city.py, bench/persisted_vs_text.py, bench/security_overhead.py.
 bench: $(STAMP)
-	$(BIN)/python bench/seed_city.py
-	$(BIN)/python bench/persisted_vs_text.py
-	$(BIN)/python bench/security_overhead.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Re-pin after changing dependencies in pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)

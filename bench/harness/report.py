@@ -1,0 +1,176 @@
+"""The results: one JSON document, and the same as Markdown tables (printed and written)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .machine import ROOT
+
+RESULTS = ROOT / "bench" / "results"
+
+OPERATION_NAMES = {
+    "person_detail": "person detail (number officer)",
+    "kana_search": "kana search, 50 persons",
+    "transfer_page": "transfer page, 500 persons",
+    "provision": "provision request",
+    "audit_page": "audit-events page (100)",
+}
+
+
+def _f(x: Any, digits: int = 1) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:,.{digits}f}"
+    if isinstance(x, int):
+        return f"{x:,}"
+    return str(x)
+
+
+def markdown(r: dict[str, Any]) -> str:
+    m, v, s = r["machine"], r["versions"], r["settings"]
+    out = [
+        f"# kaigo-graph benchmark — {r['timestamp']} ({r['mode']})",
+        "",
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_mib']:,} MiB, Linux {m['kernel']}, "
+        f"load average at start {m['load_average_at_start']} (shared machine: compare ratios within this run).",
+        "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val) + ".",
+        f"Database: {r['database']['where']}, PostgreSQL {r['database']['version']}.",
+        f"Server: `kaigo serve`, KAIGO_ENV=production, {s['workers']} uvicorn workers, JSON access logs, real "
+        f"ES256 JWKS, guards at their defaults ({s['principals']} principals per role in rotation), "
+        f"persisted documents. Load: wrk {v.get('wrk')} on loopback, {s['duration_s']} s per cell.",
+        "",
+        "## Load (full city, `kaigo serve` as it ships)",
+        "",
+        f"City: {_f(r['cities']['full']['insured'])} insured, {_f(r['cities']['full']['persons'])} persons, "
+        f"{_f(r['cities']['full']['rows'])} rows.",
+        "",
+        "| operation | conc. | req/s | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    page = r["settings"].get("transfer_page", 500)
+    names = {**OPERATION_NAMES, "transfer_page": f"transfer page, {page} persons"}
+    for row in r["load"]:
+        out.append(
+            f"| {names[row['operation']]} | {row['concurrency']} | {_f(row['rps'])} | "
+            f"{_f(row['p50_ms'], 2)} | {_f(row['p95_ms'], 2)} | {_f(row['p99_ms'], 2)} | {row['errors']} |"
+        )
+    rss = r["rss_mib"]
+    out += [
+        "",
+        f"Server RSS per worker (MiB): at start {rss['start']}, after the load {rss['after']}.",
+        "",
+        "## The floor (person detail)",
+        "",
+        "The three measured in turns (floor batch, in-process batch, wrk slice, repeated), same persons.",
+        "",
+        "| path | p50 ms | p95 ms | ratio to the floor (p50) |",
+        "|---|---:|---:|---:|",
+    ]
+    f = r["floor"]
+    out += [
+        f"| plain asyncpg, the request's {f['data_statements']} data statements on one warm connection | "
+        f"{_f(f['floor_ms']['p50'], 2)} | {_f(f['floor_ms']['p95'], 2)} | 1.00 |",
+        f"| the app in-process (ASGI, no socket; {f['statements']} statements incl. document and audit) | "
+        f"{_f(f['in_process_ms']['p50'], 2)} | {_f(f['in_process_ms']['p95'], 2)} | "
+        f"{_f(f['ratio_in_process'], 2)} |",
+        f"| HTTP request, wrk, 1 connection, production settings with TCP_NODELAY | "
+        f"{_f(f['http_ms']['p50'], 2)} | {_f(f['http_ms']['p95'], 2)} | **{_f(f['ratio_request'], 2)}** |",
+        f"| HTTP request, wrk, 1 connection, `kaigo serve` as it ships (no TCP_NODELAY) | "
+        f"{_f(f['http_shipped_ms']['p50'], 2)} | {_f(f['http_shipped_ms']['p95'], 2)} | "
+        f"{_f(f['ratio_request_shipped'], 2)} |",
+        "",
+        "## Layers (person detail, each against the server with that layer off, same run)",
+        "",
+        "| layer | conc. | on: req/s, p50 ms | off: req/s, p50 ms | time × (p50 on/off) | throughput × (on/off) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in r["layers"]:
+        on, off = row["on"], row["off"]
+        out.append(
+            f"| {row['layer']} | {row['concurrency']} | {_f(on['rps'])}, {_f(on['p50_ms'], 2)} | "
+            f"{_f(off['rps'])}, {_f(off['p50_ms'], 2)} | ×{_f(row['time_ratio'], 2)} | "
+            f"×{_f(row['throughput_ratio'], 2)} |"
+        )
+    out += ["", "How each layer is switched off:", ""]
+    out += [f"- **{name}**: {how}" for name, how in r["layer_methods"].items()]
+    sc = r["scale"]
+    out += [
+        "",
+        "## Scale",
+        "",
+        f"| | {_f(sc['small']['insured'])} insured | {_f(sc['full']['insured'])} insured | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for op in ("person_detail", "kana_search"):
+        a, b = sc["small"]["load"][op], sc["full"]["load"][op]
+        out.append(
+            f"| {OPERATION_NAMES[op]}, p50 ms (wrk, conc. 1) | {_f(a['p50_ms'], 2)} | {_f(b['p50_ms'], 2)} | "
+            f"×{_f(b['p50_ms'] / a['p50_ms'], 2)} |"
+        )
+        a, b = sc["small"]["in_process"][op], sc["full"]["in_process"][op]
+        out.append(
+            f"| {OPERATION_NAMES[op]}, p50 ms in-process | {_f(a['p50'], 2)} | {_f(b['p50'], 2)} | "
+            f"×{_f(b['p50'] / a['p50'], 2)} |"
+        )
+    g = r["generator"]
+    out.append(
+        f"| generator (`seed_city`): persons/s, rows/s | {_f(g['small']['persons_per_s'])}, "
+        f"{_f(g['small']['rows_per_s'])} | {_f(g['full']['persons_per_s'])}, {_f(g['full']['rows_per_s'])} | |"
+    )
+    out.append(f"| generator: seconds | {_f(g['small']['seconds'])} | {_f(g['full']['seconds'])} | |")
+    t = r["transfer_whole_city"]
+    out += [
+        "",
+        f"Whole-city transfer (department's document, pages of {t['page_size']}, one request id, sequential): "
+        f"{_f(t['persons'])} persons in {t['pages']} pages, {_f(t['seconds'])} s, "
+        f"**{_f(t['persons_per_s'])} persons/s**"
+        + (
+            ""
+            if t["complete"]
+            else f" (stopped at the time cap; all {_f(t['city_persons'])} persons at this rate: "
+            f"~{_f(t['projected_whole_city_s'])} s)"
+        )
+        + ".",
+        "",
+        "## Plans (EXPLAIN ANALYZE of every data statement of one request)",
+        "",
+    ]
+    for scale in ("small", "full"):
+        for op in ("person_detail", "kana_search"):
+            plans = r["plans"][scale][op]
+            big_seq = sorted({s["relation"] for p in plans for s in p["seq_scans_on_big_tables"]})
+            out.append(
+                f"- {OPERATION_NAMES[op]}, {_f(r['cities'][scale]['insured'])} insured: {len(plans)} statements, "
+                f"indexes used: {', '.join(sorted({i for p in plans for i in p['indexes']})) or 'none'}; "
+                f"sequential scans of tables over 10,000 rows: {', '.join(big_seq) or 'none'}; "
+                f"total execution {_f(sum(p['execution_ms'] for p in plans), 2)} ms."
+            )
+    out += ["", "Plan shapes (full city):", ""]
+    for op in ("person_detail", "kana_search"):
+        out.append(f"{OPERATION_NAMES[op]}:")
+        out.append("")
+        for i, p in enumerate(r["plans"]["full"][op], 1):
+            out.append(f"{i}. {' → '.join(p['nodes'])} ({_f(p['execution_ms'], 3)} ms)  ")
+            out.append(f"   `{p['statement'][:110]}…`")
+        out.append("")
+    if r.get("notes"):
+        out += ["## Notes", ""] + [f"- {n}" for n in r["notes"]] + [""]
+    return "\n".join(out) + "\n"
+
+
+def write(r: dict[str, Any]) -> tuple[Path, Path]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = RESULTS / r["timestamp"]
+    if r["mode"] != "full":
+        stem = RESULTS / f"{r['timestamp']}-{r['mode']}"
+    text = markdown(r)
+    json_path, md_path = stem.with_suffix(".json"), stem.with_suffix(".md")
+    json_path.write_text(json.dumps(r, indent=2, ensure_ascii=False) + "\n")
+    md_path.write_text(text)
+    shutil.copyfile(json_path, RESULTS / "latest.json")
+    shutil.copyfile(md_path, RESULTS / "latest.md")
+    return json_path, md_path
