@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,11 +15,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from persistence.migrate import is_current
+from policies.roles import ROLE_NAMES, departments, duties_for
 from resolvers import build_schema
 from resolvers.errors import DATABASE_BUSY, DATABASE_UNAVAILABLE, database_fault
 
 from .audit import AuditTrail
-from .documents import DocumentCache, Registry
+from .documents import DocumentCache, Registry, served_view
 from .faults import RETRY_AFTER_SECONDS
 from .graphql_view import KaigoGraphQL
 from .http_surface import CORS_HEADERS, SecurityHeaders
@@ -56,6 +58,17 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
+def settle_long_lived() -> None:
+    """Build every role's schema view now (not on a role's first request), then move everything the
+    process holds for its lifetime out of the garbage collector's reach (``gc.freeze``): the views are
+    large, and every full collection would otherwise walk them again."""
+    some_department = next(iter(departments()), None)  # a role's duties do not depend on which one
+    for role in sorted(ROLE_NAMES):
+        served_view(duties_for([role], some_department))
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(runtime: Runtime) -> Starlette:
     documents = Registry(
         runtime.database,
@@ -79,6 +92,7 @@ def create_app(runtime: Runtime) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.authenticator.prime()  # fetch the JWKS now: a bad one fails the start, not a request
         tracing = start_from_env(runtime.vault)  # OTEL_* variables; off unless they ask for traces
+        settle_long_lived()
         try:
             yield
         finally:

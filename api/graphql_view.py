@@ -223,6 +223,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
                 ctx.introspection = self.introspection_roles is None or bool(
                     self.introspection_roles & set(principal.roles)
                 )
+                ctx.reviewed_document = plan.reviewed
                 with running(plan.document):
                     result = await schema.execute(
                         plan.query,

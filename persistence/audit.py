@@ -20,10 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from sqlalchemy import bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.types import BigInteger, String
+from sqlalchemy import select, text
 
+from .db import driver_fetchval
 from .models.audit import AuditEvent
 
 __all__ = [
@@ -128,17 +127,7 @@ def entry_hash(row: Mapping[str, Any], seq: int, prev_hash: str) -> str:
     return _sha256_json({**_canonical(row), "seq": seq, "prev_hash": prev_hash})
 
 
-_APPEND = text(
-    "SELECT audit_append(:occurred_at, :subject, :roles, :department, :operation_type, :operation_name,"
-    " :document_id, :person_ids, :number_person_ids, :decisions, :outcome, :error_codes, :trace_id,"
-    " :content_hash)"
-).bindparams(
-    bindparam("roles", type_=ARRAY(String)),
-    bindparam("person_ids", type_=ARRAY(BigInteger)),
-    bindparam("number_person_ids", type_=ARRAY(BigInteger)),
-    bindparam("decisions", type_=JSONB),
-    bindparam("error_codes", type_=ARRAY(String)),
-)
+_APPEND: Final = "SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14)"
 
 
 async def append(db: Executor, entry: AuditEntry) -> int:
@@ -146,8 +135,25 @@ async def append(db: Executor, entry: AuditEntry) -> int:
     is held to the commit. The unique (chain, link) is the backstop should a writer ever skip the lock:
     it fails instead of forking the chain."""
     row = entry.row()
-    result = await db.execute(_APPEND, {**row, "content_hash": content_hash(row)})
-    return int(result.scalar_one())
+    seq = await driver_fetchval(
+        db,  # type: ignore[arg-type]  # an Executor is one of the three driver_fetchval takes
+        _APPEND,
+        row["occurred_at"],
+        row["subject"],
+        row["roles"],
+        row["department"],
+        row["operation_type"],
+        row["operation_name"],
+        row["document_id"],
+        row["person_ids"],
+        row["number_person_ids"],
+        json.dumps(row["decisions"], ensure_ascii=False),
+        row["outcome"],
+        row["error_codes"],
+        row["trace_id"],
+        content_hash(row),
+    )
+    return int(seq)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["MAX_QUERY_TEXT", "current_tracer", "instrument_engine", "untraced", "use_tracer"]
+__all__ = [
+    "MAX_QUERY_TEXT",
+    "current_tracer",
+    "instrument_engine",
+    "statement_span",
+    "untraced",
+    "use_tracer",
+]
 
 MAX_QUERY_TEXT: Final = 2048
 _SPAN_KEY: Final = "_kaigo_statement_span"
@@ -54,12 +61,9 @@ def operation_name(statement: str) -> str:
     return word if word.isalpha() else "SQL"
 
 
-def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-    tracer = _tracer
-    if tracer is None or context is None or _untraced.get():
-        return
+def _start(tracer: Tracer, statement: str) -> Any:
     verb = operation_name(statement)
-    span = tracer.start_span(
+    return tracer.start_span(
         verb,
         kind=SpanKind.CLIENT,
         attributes={
@@ -69,7 +73,31 @@ def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: An
         },
         record_exception=False,
     )
-    setattr(context, _SPAN_KEY, span)
+
+
+def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    tracer = _tracer
+    if tracer is None or context is None or _untraced.get():
+        return
+    setattr(context, _SPAN_KEY, _start(tracer, statement))
+
+
+@contextmanager
+def statement_span(statement: str) -> Iterator[None]:
+    """The span of a statement sent on the driver connection directly, past SQLAlchemy's hooks."""
+    tracer = _tracer
+    if tracer is None or _untraced.get():
+        yield
+        return
+    span = _start(tracer, statement)
+    try:
+        yield
+    except BaseException as exc:
+        span.set_attribute("error.type", type(exc).__name__)  # the class only: a message can quote a value
+        span.set_status(Status(StatusCode.ERROR))
+        raise
+    finally:
+        span.end()
 
 
 def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:

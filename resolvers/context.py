@@ -46,6 +46,7 @@ class Context:
     operation_type: OperationType | None = None  # set by resolvers.build.OperationKind once parsed
     audit: AuditCollector = field(default_factory=AuditCollector)  # アクセス記録 of this request
     introspection: bool = True  # whether this principal may introspect (resolvers/introspection.py)
+    reviewed_document: bool = False  # a trusted client's imported document (resolvers/limits.py)
 
     def __repr__(self) -> str:
         return f"Context(subject={self.principal.subject!r}, today={self.today.isoformat()})"

@@ -62,6 +62,7 @@ from graphql.utilities.value_from_ast_untyped import value_from_ast_untyped
 from strawberry.extensions import SchemaExtension
 
 from schema.errors import BAD_USER_INPUT
+from schema.transfers import MAX_TRANSFER_PAGE
 
 __all__ = [
     "QUERY_TOO_COMPLEX",
@@ -241,8 +242,9 @@ def _int(literal: Any, default: Any, variables: Mapping[str, Any]) -> int:
 
 
 def _positive(value: Any, default: Any) -> int:
-    # a value that is no GraphQL Int (32 bits) is left to coercion, which refuses it as BAD_USER_INPUT
-    if isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31:
+    # A value larger than any page a resolver serves (transfer pages, 1000) is left to the resolver,
+    # which refuses it as OUT_OF_RANGE before any work, as coercion refuses one that is no 32-bit Int.
+    if isinstance(value, int) and not isinstance(value, bool) and value <= MAX_TRANSFER_PAGE:
         return max(value, 0)
     return default if isinstance(default, int) and default > 0 else 1
 
@@ -351,7 +353,10 @@ class ParseLimits(SchemaExtension):
         document = context.graphql_document
         if document is not None:
             schema = context.schema._schema
-            rule = operation_limits(context.variables)
+            # a trusted client's reviewed document is costed as when it was imported (declared
+            # defaults); any other operation at the page sizes its request asks for
+            reviewed = getattr(context.context, "reviewed_document", False)
+            rule = operation_limits(None if reviewed else context.variables)
             errors = _token_errors(document) or validate(schema, document, (rule,))
             nul = [] if errors else _nul_errors(document, context.variables)
             if nul and not validate(schema, document, context.validation_rules):

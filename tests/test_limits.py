@@ -143,14 +143,16 @@ async def test_huge_first(gql: Gql, gql_response: Post) -> None:
 
 
 async def test_a_variable_page_size_is_costed_at_its_value(gql: Gql) -> None:
-    query = "query($n: Int!) { persons(first: $n) { edges { node { id } } } }"
+    query = _costly(1).replace("persons(first: 1)", "persons(first: $n)").replace("{", "query($n: Int!) {", 1)
     assert "errors" not in await gql(query, {"n": 2})
-    body = await gql(query, {"n": 1_000_000})
+    body = await gql(query, {"n": 307})
     assert _codes(body) == ["QUERY_TOO_COMPLEX"] and body.get("data") is None
-    assert body["errors"][0]["extensions"]["cost"] == 3_000_001
+    assert body["errors"][0]["extensions"]["cost"] == 50_042  # as the same page written literally
     # left out, a variable counts at the default its operation declares
-    declared = "query($n: Int = 1000000) { persons(first: $n) { edges { node { id } } } }"
+    declared = query.replace("$n: Int!", "$n: Int = 307")
     assert _codes(await gql(declared)) == ["QUERY_TOO_COMPLEX"]
+    # beyond any page a resolver serves: the resolver's own refusal, before any work
+    assert _codes(await gql(query, {"n": 10_000})) == ["BAD_USER_INPUT"]
 
 
 def test_an_input_variable_is_costed_at_its_first() -> None:
@@ -160,12 +162,12 @@ def test_an_input_variable_is_costed_at_its_first() -> None:
     from resolvers import build_schema
     from resolvers.limits import operation_limits
 
+    from .test_transfers import TRANSFER
+
     schema = build_schema()._schema
-    document = parse(
-        "mutation($input: TransferInformationInput!) { transferInformation(input: $input) { __typename } }"
-    )
-    assert validate(schema, document, (operation_limits({"input": {"first": 10}}),)) == []
-    [error] = validate(schema, document, (operation_limits({"input": {"first": 10**9}}),))
+    document = parse(TRANSFER)
+    assert validate(schema, document, (operation_limits({"input": {"first": 100}}),)) == []
+    [error] = validate(schema, document, (operation_limits({"input": {"first": 1000}}),))
     assert error.extensions is not None and error.extensions["code"] == "QUERY_TOO_COMPLEX"
 
 

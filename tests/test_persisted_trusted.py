@@ -205,6 +205,30 @@ async def test_the_departments_transfer_operations_from_the_manifest(
     assert len(body["persons"]) == 3
     assert body["persons"][0]["information"]["qualification"]["insuredNumber"]
 
+    # A full page of 1000: the department's imported (reviewed) document is costed at the defaults it
+    # declares, as when it was imported; the same text costed at this request's page size is over the limit.
+    from graphql import parse, validate
+
+    from resolvers import build_schema
+    from resolvers.limits import operation_limits
+
+    full = {**page_input, "requestId": "pq-transfer-2", "first": 1000}
+    over = validate(build_schema()._schema, parse(transfer["body"]), (operation_limits({"input": full}),))
+    assert [e.extensions["code"] for e in over if e.extensions] == ["QUERY_TOO_COMPLEX"]
+    page = await trusted.post(
+        "/graphql",
+        json={"documentId": sha(transfer["body"]), "variables": {"input": full}},
+        headers=department,
+    )
+    assert page.json()["data"]["transferInformation"]["__typename"] == "TransferPage", page.text
+    beyond = {**full, "requestId": "pq-transfer-3", "first": 1001}
+    page = await trusted.post(
+        "/graphql",
+        json={"documentId": sha(transfer["body"]), "variables": {"input": beyond}},
+        headers=department,
+    )
+    assert page.json()["errors"][0]["extensions"]["reason"] == "OUT_OF_RANGE", page.text  # the resolver's cap
+
     over_get = await trusted.get("/graphql", params={"documentId": sha(transfer["body"])}, headers=department)
     refusal(over_get, 405, "METHOD_NOT_ALLOWED")
 

@@ -98,6 +98,9 @@ async def test_spans_of_a_person_detail_query(
         assert len(a["db.query.text"]) <= 2048
         assert not re.search(rf"(?<!\d){person_id}(?!\d)", a["db.query.text"])  # a bound value
     assert all(s.parent is not None for s in statements)
+    # the audit entry, sent on the driver connection past SQLAlchemy's hooks, has its span too
+    [audit] = [s for s in statements if "audit_append(" in attrs(s)["db.query.text"]]
+    assert audit.parent is not None and audit.parent.span_id == server.context.span_id
 
 
 @pytest.mark.db

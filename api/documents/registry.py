@@ -11,6 +11,7 @@ Whatever the mode, a document runs on the caller's own view and only if that vie
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ class Plan:
 
     query: str | None
     document: PreparedDocument | None = None
+    # registered for a trusted client by `kaigo pq import` (reviewed): its page-size variables are costed
+    # at the defaults it declares, as when it was imported; the resolvers still cap every page
+    reviewed: bool = False
 
 
 class Registry:
@@ -131,7 +135,8 @@ class Registry:
                 if reference.protocol == "apq":
                     raise Refusal(200, PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
                 raise Refusal(404, PERSISTED_QUERY_NOT_FOUND, "No document has this id")
-        return self._planned(document, schema, duties)
+        plan = self._planned(document, schema, duties)
+        return dataclasses.replace(plan, reviewed=True) if caller.trusted else plan
 
     @staticmethod
     def _planned(document: PreparedDocument, schema: Schema, duties: frozenset[str]) -> Plan:
