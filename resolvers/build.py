@@ -18,7 +18,7 @@ from strawberry.types.field import StrawberryField
 from policies.visibility import may_see
 from schema.duties import required_duties
 
-from .errors import ErrorCodes, log_errors, present
+from .errors import ErrorCodes, log_errors, new_correlation, present
 from .introspection import IntrospectionGate
 from .limits import ParseLimits
 from .mutation import Mutation
@@ -111,9 +111,11 @@ class KaigoSchema(strawberry.Schema):
         return result
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        new_correlation()
         return self._present(await super().execute(*args, **kwargs))
 
     def execute_sync(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        new_correlation()
         return self._present(super().execute_sync(*args, **kwargs))
 
 

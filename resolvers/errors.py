@@ -13,16 +13,20 @@ unexpected leaks a message, a stack or SQL; no message or log line carries an in
   connection free within the pool timeout, or the server out of connection slots (53300) →
   ``DATABASE_BUSY``; fixed messages, and the HTTP layer answers the whole request with 503 and
   ``Retry-After`` (api/faults.py);
-* anything else → "Internal server error." with ``INTERNAL_SERVER_ERROR``, logged server-side with
-  its traceback, after redaction of anything shaped like an individual number.
+* anything else → "Internal server error." with ``INTERNAL_SERVER_ERROR`` and a correlation id
+  (``extensions.correlationId``: the request's W3C trace id when tracing, else a random one), logged
+  server-side with the same id and its traceback, after redaction of anything shaped like an
+  individual number. Staff quote the id; operators find the log line (and the trace).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import secrets
 import traceback
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Final
 
 from asyncpg.exceptions import QueryCanceledError
@@ -205,7 +209,7 @@ def present(error: GraphQLError) -> GraphQLError:
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": INTERNAL_SERVER_ERROR},
+            extensions={"code": INTERNAL_SERVER_ERROR, "correlationId": correlation_id()},
         )
     return GraphQLError(
         redact(error.message),
@@ -215,6 +219,27 @@ def present(error: GraphQLError) -> GraphQLError:
         path=error.path,
         extensions={**(error.extensions or {}), "code": code},
     )
+
+
+_correlation: ContextVar[str | None] = ContextVar("kaigo_correlation_id", default=None)
+
+
+def new_correlation() -> None:
+    """Forget the correlation id of an earlier operation in this context (each operation has its own)."""
+    _correlation.set(None)
+
+
+def correlation_id() -> str:
+    """The operation's correlation id, the same in its log lines and its answer: the W3C trace id of
+    the current span when one is recording, else 32 random hex digits."""
+    found = _correlation.get()
+    if found is None:
+        from opentelemetry import trace  # the API only; no provider needed
+
+        context = trace.get_current_span().get_span_context()
+        found = format(context.trace_id, "032x") if context.is_valid else secrets.token_hex(16)
+        _correlation.set(found)
+    return found
 
 
 def log_errors(errors: list[GraphQLError]) -> None:
@@ -231,7 +256,9 @@ def log_errors(errors: list[GraphQLError]) -> None:
         elif code == INTERNAL_SERVER_ERROR:
             original = error.original_error or error
             detail = "".join(traceback.format_exception(original))
-            logger.error("unexpected error at %s: %s", where, redact(detail))
+            logger.error(
+                "unexpected error at %s (correlation id %s): %s", where, correlation_id(), redact(detail)
+            )
         elif code == STATEMENT_TIMEOUT:
             logger.warning("statement timeout at %s", where)  # no SQL: it may quote values
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import pytest
@@ -117,25 +119,35 @@ async def test_undecryptable_number_is_an_internal_error(
     assert body["data"]["person"]["individualNumber"] is None
     (error,) = body["errors"]
     assert error["message"] == "Internal server error."
-    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert re.fullmatch(r"[0-9a-f]{32}", error["extensions"]["correlationId"])
     assert error["path"] == ["person", "individualNumber"]
     assert_clean(response.text)
 
 
-async def test_unexpected_exception_is_masked(gql_response: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_unexpected_exception_is_masked(
+    gql_response: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("SELECT secret FROM persons WHERE individual_number = '123456789018'")
 
     monkeypatch.setattr("resolvers.query.persons_page", broken)
-    response = await gql_response("{ persons { edges { node { id } } } }")
+    with caplog.at_level(logging.ERROR, logger="kaigo.graphql"):
+        response = await gql_response("{ persons { edges { node { id } } } }")
+        again = await gql_response("{ persons { edges { node { id } } } }")
     body = response.json()
     (error,) = body["errors"]
+    correlation = error["extensions"]["correlationId"]
     assert error == {
         "message": "Internal server error.",
         "locations": [{"line": 1, "column": 3}],
         "path": ["persons"],
-        "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation},
     }
+    # the log line carries the same id (and the details the answer does not); each request its own
+    [logged, _] = [r.getMessage() for r in caplog.records if "unexpected error" in r.getMessage()]
+    assert f"correlation id {correlation}" in logged and "RuntimeError" in logged
+    assert again.json()["errors"][0]["extensions"]["correlationId"] != correlation
     assert "123456789018" not in response.text
     assert_clean(response.text)
 

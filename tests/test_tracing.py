@@ -156,6 +156,19 @@ async def test_w3c_trace_context_is_continued(gql: Any, spans: InMemorySpanExpor
 
 
 @pytest.mark.db
+async def test_an_internal_error_is_correlated_by_the_trace_id(
+    gql: Any, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("resolvers.query.persons_page", broken)
+    body = await gql("{ persons { edges { node { id } } } }", role="kaigo_officer")
+    server = _one(by_name(spans.get_finished_spans(), "POST /graphql"))
+    assert body["errors"][0]["extensions"]["correlationId"] == format(server.context.trace_id, "032x")
+
+
+@pytest.mark.db
 async def test_health_probes_make_no_span(client: Any, gql: Any, spans: InMemorySpanExporter) -> None:
     for path in ("/healthz", "/readyz"):
         assert (await client.get(path)).status_code == 200
