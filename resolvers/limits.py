@@ -76,6 +76,7 @@ __all__ = [
     "ParseLimits",
     "configure",
     "current",
+    "operation_errors",
 ]
 
 QUERY_TOO_DEEP: Final = "QUERY_TOO_DEEP"
@@ -253,27 +254,30 @@ def _refusal(message: str, node: Any, code: str, **extra: int) -> GraphQLError:
     return GraphQLError(message, node, extensions={"code": code, **extra})
 
 
+def operation_errors(
+    schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None = None
+) -> list[GraphQLError]:
+    """The limits each operation of ``document`` is over (one error per limit). Page sizes given as
+    variables count at ``variables`` (the request's values), else at the defaults the operations
+    declare, else at the argument's."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    measure = _Measure(schema, fragments, _with_defaults(document, variables or {}))
+    limits = current()
+    errors: list[GraphQLError] = []
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            root = schema.get_root_type(definition.operation)
+            errors.extend(_check(measure.selection_set(definition.selection_set, root), limits, definition))
+    return errors
+
+
 class OperationLimits(ValidationRule):
-    """Refuses an operation over the depth, alias, root-field or cost limit (one error per limit).
-
-    Without the request's variables (a document checked on its own) a variable page size counts at the
-    argument's default; :func:`operation_limits` gives the rule that counts the values sent."""
-
-    variables: Mapping[str, Any] = {}
+    """:func:`operation_errors` as a validation rule, for a document checked on its own (no variables)."""
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
-        document: DocumentNode = context.document
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        self.measure = _Measure(context.schema, fragments, _with_defaults(document, self.variables))
-
-    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
-        limits = current()
-        root = self.context.schema.get_root_type(node.operation)
-        stats = self.measure.selection_set(node.selection_set, root)
-        for error in _check(stats, limits, node):
+        for error in operation_errors(context.schema, context.document):
             self.report_error(error)
-        return self.SKIP  # the operation was measured as a whole
 
 
 def _with_defaults(document: DocumentNode, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -286,14 +290,6 @@ def _with_defaults(document: DocumentNode, variables: Mapping[str, Any]) -> dict
                     values[variable.variable.name.value] = value_from_ast_untyped(variable.default_value)
     values.update(variables)
     return values
-
-
-def operation_limits(variables: Mapping[str, Any] | None) -> type[OperationLimits]:
-    """:class:`OperationLimits` costing variable page sizes at the values of one request (a variable
-    left out counts at the default its operation declares, else at the argument's)."""
-    if not variables:
-        return OperationLimits
-    return type("OperationLimitsWithValues", (OperationLimits,), {"variables": dict(variables)})
 
 
 def _check(stats: _Stats, limits: Limits, node: OperationDefinitionNode) -> Iterator[GraphQLError]:
@@ -356,8 +352,8 @@ class ParseLimits(SchemaExtension):
             # a trusted client's reviewed document is costed as when it was imported (declared
             # defaults); any other operation at the page sizes its request asks for
             reviewed = getattr(context.context, "reviewed_document", False)
-            rule = operation_limits(None if reviewed else context.variables)
-            errors = _token_errors(document) or validate(schema, document, (rule,))
+            values = None if reviewed else context.variables
+            errors = _token_errors(document) or operation_errors(schema, document, values)
             nul = [] if errors else _nul_errors(document, context.variables)
             if nul and not validate(schema, document, context.validation_rules):
                 # an invalid document is a validation error first (strawberry's rules, as it validates)

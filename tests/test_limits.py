@@ -157,17 +157,17 @@ async def test_a_variable_page_size_is_costed_at_its_value(gql: Gql) -> None:
 
 def test_an_input_variable_is_costed_at_its_first() -> None:
     """``transferInformation(input: $input)``: the page size inside the variable's value."""
-    from graphql import parse, validate
+    from graphql import parse
 
     from resolvers import build_schema
-    from resolvers.limits import operation_limits
+    from resolvers.limits import operation_errors
 
     from .test_transfers import TRANSFER
 
     schema = build_schema()._schema
     document = parse(TRANSFER)
-    assert validate(schema, document, (operation_limits({"input": {"first": 100}}),)) == []
-    [error] = validate(schema, document, (operation_limits({"input": {"first": 1000}}),))
+    assert operation_errors(schema, document, {"input": {"first": 100}}) == []
+    [error] = operation_errors(schema, document, {"input": {"first": 1000}})
     assert error.extensions is not None and error.extensions["code"] == "QUERY_TOO_COMPLEX"
 
 

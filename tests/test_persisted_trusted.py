@@ -207,13 +207,13 @@ async def test_the_departments_transfer_operations_from_the_manifest(
 
     # A full page of 1000: the department's imported (reviewed) document is costed at the defaults it
     # declares, as when it was imported; the same text costed at this request's page size is over the limit.
-    from graphql import parse, validate
+    from graphql import parse
 
     from resolvers import build_schema
-    from resolvers.limits import operation_limits
+    from resolvers.limits import operation_errors
 
     full = {**page_input, "requestId": "pq-transfer-2", "first": 1000}
-    over = validate(build_schema()._schema, parse(transfer["body"]), (operation_limits({"input": full}),))
+    over = operation_errors(build_schema()._schema, parse(transfer["body"]), {"input": full})
     assert [e.extensions["code"] for e in over if e.extensions] == ["QUERY_TOO_COMPLEX"]
     page = await trusted.post(
         "/graphql",
