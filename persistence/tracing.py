@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Final
 
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -52,6 +53,15 @@ def use_tracer(tracer: Tracer | None) -> None:
 def current_tracer() -> Tracer | None:
     """The tracer, or ``None`` when tracing is off."""
     return _tracer
+
+
+def current_trace_id() -> str | None:
+    """The W3C trace id (32 hex digits) of the current span, if one is recording."""
+    span = trace.get_current_span()
+    context = span.get_span_context()
+    if not context.is_valid or not span.is_recording():
+        return None
+    return format(context.trace_id, "032x")
 
 
 def operation_name(statement: str) -> str:

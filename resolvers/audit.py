@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 
 from persistence.audit import Executor
 from persistence.models import AuditEvent as AuditRow
+from persistence.tracing import current_trace_id
 from schema.audit import AuditDecision, AuditEvent, AuditEventConnection, AuditEventEdge, AuditFilter
 from schema.errors import BadUserInput
 from schema.persons import PageInfo
@@ -46,19 +47,6 @@ class _PersonLike(Protocol):
 
 
 P = TypeVar("P", bound=_PersonLike)
-
-
-def current_trace_id() -> str | None:
-    """The W3C trace id (32 hex digits) of the current OpenTelemetry span, if one is recording."""
-    try:
-        from opentelemetry import trace
-    except ImportError:
-        return None
-    span = trace.get_current_span()
-    context = span.get_span_context()
-    if not context.is_valid or not span.is_recording():
-        return None
-    return format(context.trace_id, "032x")
 
 
 @dataclass(eq=False)

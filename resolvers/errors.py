@@ -36,6 +36,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import SchemaExtension
 
 from persistence.db import DatabaseUnreachable
+from persistence.tracing import current_trace_id
 from schema.errors import (
     BAD_USER_INPUT,
     GRAPHQL_PARSE_FAILED,
@@ -234,10 +235,7 @@ def correlation_id() -> str:
     the current span when one is recording, else 32 random hex digits."""
     found = _correlation.get()
     if found is None:
-        from opentelemetry import trace  # the API only; no provider needed
-
-        context = trace.get_current_span().get_span_context()
-        found = format(context.trace_id, "032x") if context.is_valid else secrets.token_hex(16)
+        found = current_trace_id() or secrets.token_hex(16)
         _correlation.set(found)
     return found
 

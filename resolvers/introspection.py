@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from graphql import GraphQLError, validate
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql import DocumentNode, ExecutableDefinitionNode, FieldNode, GraphQLError, SelectionSetNode
 from strawberry.extensions import SchemaExtension
 
 __all__ = ["INTROSPECTION_DISABLED", "IntrospectionGate"]
 
 INTROSPECTION_DISABLED: Final = "INTROSPECTION_DISABLED"
+_INTROSPECTION_FIELDS: Final = frozenset({"__schema", "__type"})
 
 
 class IntrospectionGate(SchemaExtension):
@@ -29,13 +29,27 @@ class IntrospectionGate(SchemaExtension):
         context = self.execution_context
         allowed = getattr(context.context, "introspection", True)
         if not allowed and context.graphql_document is not None:
-            found = validate(
-                context.schema._schema, context.graphql_document, (NoSchemaIntrospectionCustomRule,)
-            )
-            if found:
+            found = _introspection_field(context.graphql_document)
+            if found is not None:
                 raise GraphQLError(
                     "Introspection is not available to this role on this server.",
-                    nodes=found[0].nodes,
+                    nodes=found,
                     extensions={"code": INTROSPECTION_DISABLED},
                 )
         yield
+
+
+def _introspection_field(document: DocumentNode) -> FieldNode | None:
+    """The first ``__schema`` or ``__type`` field anywhere in the document (fragments included: each
+    fragment definition is walked on its own)."""
+    pending: list[SelectionSetNode] = [
+        d.selection_set for d in document.definitions if isinstance(d, ExecutableDefinitionNode)
+    ]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode) and selection.name.value in _INTROSPECTION_FIELDS:
+                return selection
+            child = getattr(selection, "selection_set", None)
+            if child is not None:
+                pending.append(child)
+    return None
