@@ -17,8 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Final
 
-from opentelemetry import trace
-
+from persistence.tracing import current_span_context
 from policies.individual_number import contains_valid_number, mask_valid_numbers
 
 
@@ -70,7 +69,7 @@ class JsonFormatter(logging.Formatter):
             "message": self.message(record),
         }
         line.update(self.fields(record))
-        context = trace.get_current_span().get_span_context()
+        context = current_span_context()
         if context.is_valid:
             line["trace_id"] = format(context.trace_id, "032x")
             line["span_id"] = format(context.span_id, "016x")

@@ -78,6 +78,9 @@ LAYER_METHODS = {
     "refuses it, JSON logs kept).",
     "tracing": "on: the production server plus OTEL_EXPORTER_OTLP_ENDPOINT at a local OTLP/HTTP sink that "
     "reads every export (batch span processor, protobuf, HTTP); off: the production server (no provider).",
+    "tracing + audit": "issue 6's target (at most 10 % of the throughput): on: the tracing server above "
+    "(every request traced, audit on); off: the audit-off server without tracing. Also on its own: "
+    "bench/security_http.py.",
 }
 
 
@@ -383,6 +386,15 @@ async def main(argv: list[str] | None = None) -> int:
             audit_off = serve(full["url"], "audit-off", nodelay=True, audit=False)
             city.check(audit_off.url, "person_detail", city.requests_for("person_detail", inputs))
             compare("audit trail", base, (audit_off, request_files["person_detail"]))
+            with OtlpSink() as sink:
+                traced = serve(full["url"], "tracing", nodelay=True, otlp=sink.endpoint)
+                compare(
+                    "tracing + audit",
+                    (traced, request_files["person_detail"]),
+                    (audit_off, request_files["person_detail"]),
+                    CONCURRENCY,
+                )
+                stop(traced)
             stop(audit_off)
             result["layers"] = layers
             nagle = next(x for x in layers if x["layer"].startswith("uvicorn") and x["concurrency"] == 1)

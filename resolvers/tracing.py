@@ -17,11 +17,11 @@ from typing import Any, Final
 
 from graphql import DocumentNode, GraphQLError, NameNode, VariableNode, Visitor, print_ast, visit
 from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
 
-from persistence.tracing import current_tracer
+from persistence.tracing import current_tracer, leaf_span
 from policies.decisions import Decision
 
 from .errors import classify
@@ -43,6 +43,8 @@ PERSON_LOADERS: Final = frozenset({"person", "household_members"})
 _PLACEHOLDER: Final = VariableNode(name=NameNode(value="_"))
 _persons: ContextVar[set[Any] | None] = ContextVar("kaigo_traced_persons", default=None)
 _pseudonym_key: bytes | None = None
+_PSEUDONYMS_KEPT: Final = 1024
+_pseudonyms: dict[str, str] = {}  # subject → pseudonym under the current key (staff repeat; in memory only)
 _document_id_source: Callable[[], str | None] | None = None
 
 
@@ -53,6 +55,7 @@ def use_pseudonym_key(key: bytes | None) -> None:
     """The HMAC key for ``enduser.pseudo.id`` (derived from the data key by api/telemetry.py)."""
     global _pseudonym_key
     _pseudonym_key = key
+    _pseudonyms.clear()
 
 
 def pseudonym(subject: str) -> str:
@@ -61,8 +64,13 @@ def pseudonym(subject: str) -> str:
     Security staff can follow one person's requests across traces without the trace store holding
     the staff id itself; only someone with the key can tell whose it is.
     """
-    key = _pseudonym_key if _pseudonym_key is not None else b"kaigo-graph unkeyed pseudonym"
-    return hmac.new(key, subject.encode(), hashlib.sha256).hexdigest()[:32]
+    found = _pseudonyms.get(subject)
+    if found is None:
+        key = _pseudonym_key if _pseudonym_key is not None else b"kaigo-graph unkeyed pseudonym"
+        if len(_pseudonyms) >= _PSEUDONYMS_KEPT:
+            _pseudonyms.clear()
+        found = _pseudonyms[subject] = hmac.new(key, subject.encode(), hashlib.sha256).hexdigest()[:32]
+    return found
 
 
 def use_document_id_source(source: Callable[[], str | None] | None) -> None:
@@ -148,21 +156,11 @@ def _traced_batch(
     name: str, load: Callable[[list[Any]], Awaitable[Sequence[Any]]], persons: bool
 ) -> Callable[[list[Any]], Awaitable[Sequence[Any]]]:
     async def traced(keys: list[Any]) -> Sequence[Any]:
-        tracer = current_tracer()
-        if tracer is None:
+        if current_tracer() is None:
             return await load(keys)
-        with tracer.start_as_current_span(
-            f"dataloader {name}",
-            attributes={"kaigo.loader.name": name, "kaigo.loader.batch_size": len(keys)},
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                values = await load(keys)
-            except BaseException as exc:
-                span.set_attribute("error.type", type(exc).__name__)
-                span.set_status(Status(StatusCode.ERROR))
-                raise
+        attributes: dict[str, Any] = {"kaigo.loader.name": name, "kaigo.loader.batch_size": len(keys)}
+        with leaf_span(f"dataloader {name}", SpanKind.INTERNAL, attributes):
+            values = await load(keys)
         if persons:
             for value in values:
                 count_persons(value if isinstance(value, list) else [value])

@@ -98,6 +98,10 @@ async def test_spans_of_a_person_detail_query(
         assert len(a["db.query.text"]) <= 2048
         assert not re.search(rf"(?<!\d){person_id}(?!\d)", a["db.query.text"])  # a bound value
     assert all(s.parent is not None for s in statements)
+    # each loader batch's statement nests under its batch's span
+    loader_ids = {s.context.span_id for s in loaders}
+    under = {s.parent.span_id for s in statements if s.parent is not None and s.parent.span_id in loader_ids}
+    assert under == loader_ids
     # the audit entry, sent on the driver connection past SQLAlchemy's hooks, has its span too
     [audit] = [s for s in statements if "audit_append(" in attrs(s)["db.query.text"]]
     assert audit.parent is not None and audit.parent.span_id == server.context.span_id
@@ -199,8 +203,8 @@ def test_configuration_from_the_environment() -> None:
     assert not telemetry.configured_by_env({"OTEL_TRACES_EXPORTER": "console", "OTEL_SDK_DISABLED": "true"})
     try:
         for env, kind in [
-            ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318"}, "proto.http"),
-            ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "proto.grpc"),
+            ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318"}, "LeanHttpSpanExporter"),
+            ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "LeanGrpcSpanExporter"),
             ({"OTEL_TRACES_EXPORTER": "console"}, "ConsoleSpanExporter"),
         ]:
             provider = telemetry.configure(env=env)
@@ -248,6 +252,51 @@ def test_a_resource_holding_a_number_is_redacted_on_every_span() -> None:
         out = telemetry.redacted(ReadableSpan(name="GET", resource=dirty, attributes={"a": "b"}))
         assert out.resource.attributes["deployment.note"] == telemetry.REDACTED
         assert out.resource.attributes["service.name"] == "kaigo-graph"
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["name", "attribute", "bytes", "sequence", "status", "event name", "event attribute", "str subclass"],
+)
+def test_each_place_a_number_can_hide_is_looked_at(where: str) -> None:
+    """The clean path looks at every text once: a number in any one place alone makes a cleaned copy,
+    also after the same span without it has been seen (and its texts remembered as clean)."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import Event, ReadableSpan
+    from opentelemetry.trace import Status
+
+    class Text(str):
+        pass
+
+    def span(number: str) -> ReadableSpan:
+        return ReadableSpan(
+            name=f"GET {number}" if where == "name" else "GET",
+            resource=Resource({"service.name": "kaigo-graph"}),
+            attributes={
+                "kaigo.plain": "a long clean text that gets remembered as clean",
+                "kaigo.count": 7,
+                "kaigo.value": f"x {number}" if where == "attribute" else "x",
+                "kaigo.bytes": f"b {number}".encode() if where == "bytes" else b"b",
+                "kaigo.list": ("ok", f"{number}") if where == "sequence" else ("ok",),
+                "kaigo.subclass": Text(f"s {number}" if where == "str subclass" else "s"),
+            },
+            events=[
+                Event(
+                    f"e {number}" if where == "event name" else "e",
+                    {"kaigo.event": f"v {number}" if where == "event attribute" else "v"},
+                )
+            ],
+            status=Status(StatusCode.ERROR, f"failed {number}" if where == "status" else "failed"),
+        )
+
+    clean = span("")
+    assert telemetry.redacted(clean) is clean
+    out = telemetry.redacted(span(NUMBER))
+    text = repr(
+        (out.name, dict(out.attributes or {}), [(e.name, dict(e.attributes or {})) for e in out.events])
+    )
+    assert NUMBER not in text and NUMBER not in (out.status.description or "")
+    assert NUMBER.encode() not in repr(out.attributes).encode()
 
 
 def test_policy_decisions_and_duty_checks_are_span_events(spans: InMemorySpanExporter) -> None:
