@@ -6,10 +6,11 @@ with both off, in one run.
 Two `kaigo serve`-like servers on one seeded city (production settings, the same workers, TCP_NODELAY):
 *on* is the production server exporting every span (default sampler: every request traced) to a local
 OTLP/HTTP sink that reads each export; *off* has no tracing provider and ``Runtime.audit_enabled=False``
-(bench/harness/variants.py); ``--each`` adds tracing alone and the audit alone. wrk replays the department's persisted person-detail document against
-each, alternated in slices (A B B A …) so both see the same machine. Prints requests/s and p50 per side
-and the throughput ratio per concurrency; the target is on/off ≥ 0.90. The full `make bench` run has
-the same comparison among its layers.
+(bench/harness/variants.py); ``--each`` adds tracing alone, the audit alone, and a second server with
+both off (an A/A control: the machine's noise). wrk replays the department's persisted person-detail
+document against each, alternated in slices (A B B A …) so both see the same machine. Prints requests/s
+and p50 per side and the throughput ratio per concurrency; the target is on/off ≥ 0.90. The full
+`make bench` run has the same comparison among its layers.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ async def main(args: Any) -> int:
             if args.each:
                 sides["tracing"] = serve(url, "tracing-only", audit=False, otlp=sink.endpoint)
                 sides["audit"] = serve(url, "audit-only", audit=True, otlp=None)
+                sides["nothing (A/A)"] = serve(url, "both-off-2", audit=False, otlp=None)  # the noise
             rows = city.requests_for("person_detail", inputs)
             for server in (off, *sides.values()):
                 city.check(server.url, "person_detail", rows)
