@@ -74,8 +74,8 @@ LAYER_METHODS = {
     "Scoping is decided when a view is built (once per duty set per worker) and per request is one cached "
     "lookup, so the honest 'off' is the unscoped view, not a different code path.",
     "audit trail": "on: the production server; off: the same settings and workers with "
-    "`Runtime.audit_enabled=False` (bench/harness/variants.py; KAIGO_ENV=development because production "
-    "refuses it, JSON logs kept).",
+    "`Runtime.audit_enabled=False` (bench/harness/variants.py: production settings, with KAIGO_ENV=development "
+    "in its environment because production refuses it; JSON logs kept).",
     "tracing": "on: the production server plus OTEL_EXPORTER_OTLP_ENDPOINT at a local OTLP/HTTP sink that "
     "reads every export (batch span processor, protobuf, HTTP); off: the production server (no provider).",
     "tracing + audit": "issue 6's target (at most 10 % of the throughput): on: the tracing server above "

@@ -106,7 +106,8 @@ class _Span(Protocol):
 
 
 class Leaf:
-    """A span without children of its own SDK span (a statement, a loader batch), sent when it ends."""
+    """A statement's or a loader batch's span, made without the SDK's span object: it keeps what it
+    records until it ends, then hands the span processors the finished span."""
 
     __slots__ = ("_tracer", "attributes", "context", "kind", "name", "parent", "start_time", "status")
 

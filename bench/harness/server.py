@@ -8,9 +8,9 @@ not what is measured). Variants change one thing each:
 - tracing: the same, plus ``OTEL_EXPORTER_OTLP_ENDPOINT`` pointing at :class:`OtlpSink`, a local
   HTTP server that reads and counts every OTLP/HTTP export (real protobuf encoding and HTTP posts).
 - audit off: ``Runtime.audit_enabled=False``, which the code refuses under ``KAIGO_ENV=production``;
-  so this one server runs with ``KAIGO_ENV=development`` and the production log format, through
-  :mod:`harness.variants` (uvicorn with the same workers). In the request path the two modes differ only
-  in the audit trail (GraphiQL is for GET pages only; the JWKS is the same real one).
+  so this one server's environment says ``KAIGO_ENV=development`` while :mod:`harness.variants` builds
+  its app from the production settings (introspection off, no GraphiQL, dev keys refused) and log
+  format, with uvicorn and the same workers: in the request path it differs only in the audit trail.
 - nodelay: the listener patched so the workers' connections get TCP_NODELAY (see harness.variants).
 """
 

@@ -2,9 +2,10 @@
 
     PYTHONPATH=bench:. python -m harness.variants [--audit-off] [--nodelay]
 
-``--audit-off``: the app built from the same settings with ``Runtime.audit_enabled=False`` (for the
-benchmark only: ``api/audit.py`` refuses it under ``KAIGO_ENV=production``, so that server runs with
-``KAIGO_ENV=development`` and the production log format).
+``--audit-off``: the app built from the production settings with ``Runtime.audit_enabled=False`` (for
+the benchmark only: ``api/audit.py`` refuses it under ``KAIGO_ENV=production``, so that server's
+environment says development while its settings — introspection off, no IDE, dev keys refused — and its
+log format are production's).
 
 ``--nodelay``: the listening socket is created with ``IPPROTO_TCP``. uvicorn's supervisor (``--workers``
 > 1) binds it with ``proto`` 0; accepted sockets inherit that and asyncio then leaves ``TCP_NODELAY`` off,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging.config
+import os
 import socket
 
 from starlette.applications import Starlette
@@ -26,9 +28,16 @@ from starlette.applications import Starlette
 def create_audit_off() -> Starlette:
     from api.app import create_app
     from api.runtime import build_runtime
-    from api.settings import Settings
+    from api.settings import Settings, _introspection_roles
 
-    runtime = dataclasses.replace(build_runtime(Settings.from_env()), audit_enabled=False)
+    # The production server's settings (introspection off, no IDE, the dev keys refused); only the
+    # environment says development, which api/audit.py requires to let the audit trail be switched off.
+    settings = dataclasses.replace(
+        Settings.from_env(),
+        env="production",
+        introspection_roles=_introspection_roles({**os.environ, "KAIGO_ENV": "production"}),
+    )
+    runtime = dataclasses.replace(build_runtime(settings), audit_enabled=False)
     return create_app(runtime)
 
 
