@@ -45,6 +45,7 @@ from harness import city, floor, report  # noqa: E402
 from harness.load import LoadResult, Wrk  # noqa: E402
 from harness.machine import (  # noqa: E402
     Identity,
+    cpu_busy,
     data_key,
     database_server,
     ensure_wrk,
@@ -112,13 +113,33 @@ def measure(wrk: Wrk, server: Server, requests: Path, c: int, seconds: float) ->
 def alternate(
     wrk: Wrk, a: tuple[Server, Path], b: tuple[Server, Path], c: int, slice_s: float, pairs: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A B B A A B …: ``pairs`` slices of each side, each side first half of the time."""
+    """A B B A A B …: ``pairs`` slices of each side, each side first half of the time. Besides wrk's
+    figures, CPU per request: the server's own (``app_ms``: its process tree) and the whole machine's
+    (``cpu_ms``: the server, PostgreSQL, wrk), and how busy the machine was (``busy``). The server's
+    CPU per request does not depend on how fast the shared machine is at the moment, only on how much
+    work a request is: the steadiest figure of a comparison."""
     got: dict[str, list[LoadResult]] = {"a": [], "b": []}
+    spent: dict[str, list[float]] = {"a": [0.0, 0.0, 0.0], "b": [0.0, 0.0, 0.0]}  # app, busy, all
     for i in range(pairs):
         order = (("a", a), ("b", b)) if i % 2 == 0 else (("b", b), ("a", a))
         for key, (server, requests) in order:
+            app0, (busy0, all0) = server.cpu_seconds(), cpu_busy()
             got[key].append(measure(wrk, server, requests, c, slice_s))
-    return _combine(got["a"]), _combine(got["b"])
+            app1, (busy1, all1) = server.cpu_seconds(), cpu_busy()
+            for n, d in enumerate((app1 - app0, busy1 - busy0, all1 - all0)):
+                spent[key][n] += d
+    out = []
+    for key in ("a", "b"):
+        combined = _combine(got[key])
+        app_s, busy_s, all_s = spent[key]
+        n = max(1, combined["requests"])
+        combined.update(
+            app_ms=round(1e3 * app_s / n, 3),
+            cpu_ms=round(1e3 * busy_s / n, 3),
+            busy=round(busy_s / all_s, 3) if all_s else 0.0,
+        )
+        out.append(combined)
+    return out[0], out[1]
 
 
 async def prepare_city(
@@ -355,6 +376,7 @@ async def main(argv: list[str] | None = None) -> int:
                             "off": b,
                             "time_ratio": round(a["p50_ms"] / b["p50_ms"], 3),
                             "throughput_ratio": round(a["rps"] / b["rps"], 3),
+                            "server_cpu_ratio": round(a["app_ms"] / b["app_ms"], 3),
                         }
                     )
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import random
 import shutil
 import sys
@@ -27,70 +26,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
 from harness import city  # noqa: E402
-from harness.load import LoadResult, Wrk  # noqa: E402
+from harness.load import Wrk  # noqa: E402
 from harness.machine import Identity, data_key, database_server, ensure_wrk  # noqa: E402
 from harness.server import OtlpSink, Server, ServerConfig  # noqa: E402
-from run import _combine, measure  # noqa: E402
+from run import alternate  # noqa: E402
 
 from persistence.crypto import NumberVault  # noqa: E402
-
-
-def _server_cpu(server: Server) -> float:
-    """CPU seconds of the server's process tree so far (uvicorn's supervisor and its workers)."""
-    assert server.process is not None
-    root = psutil.Process(server.process.pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            t = process.cpu_times()
-            total += t.user + t.system
-    return total
-
-
-def _busy() -> tuple[float, float]:
-    """(busy, all) CPU seconds of the whole machine so far: app, PostgreSQL, wrk and anything else."""
-    t = psutil.cpu_times()
-    idle = t.idle + getattr(t, "iowait", 0.0)
-    return sum(t) - idle, sum(t)
-
-
-def alternate(
-    wrk: Wrk, a: tuple[Server, Path], b: tuple[Server, Path], c: int, slice_s: float, pairs: int
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """run.alternate (A B B A …), with CPU per request: the server's own (``app_ms``) and the whole
-    machine's (``cpu_ms``: the app, PostgreSQL, wrk), and how busy the machine was. The CPU figures do
-    not depend on how fast the machine is that moment, only on how much work a request is."""
-    got: dict[str, list[LoadResult]] = {"a": [], "b": []}
-    cpu: dict[str, list[float]] = {"a": [0.0, 0.0, 0.0, 0.0], "b": [0.0, 0.0, 0.0, 0.0]}
-    for i in range(pairs):
-        order = (("a", a), ("b", b)) if i % 2 == 0 else (("b", b), ("a", a))
-        for key, (server, requests) in order:
-            app0, (busy0, all0) = _server_cpu(server), _busy()
-            got[key].append(measure(wrk, server, requests, c, slice_s))
-            app1, (busy1, all1) = _server_cpu(server), _busy()
-            totals = cpu[key]
-            totals[0] += app1 - app0
-            totals[1] += busy1 - busy0
-            totals[2] += all1 - all0
-            totals[3] += got[key][-1].requests
-    out = {}
-    for key in ("a", "b"):
-        app_s, busy_s, all_s, n = cpu[key]
-        out[key] = {
-            **_combine(got[key]),
-            "app_ms": 1e3 * app_s / n,
-            "cpu_ms": 1e3 * busy_s / n,
-            "busy": busy_s / all_s,
-        }
-    return out["a"], out["b"]
 
 
 async def main(args: Any) -> int:

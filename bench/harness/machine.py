@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import psutil
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy.engine import make_url
@@ -108,6 +109,13 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "load_average_at_start": [round(x, 2) for x in load],
     }
+
+
+def cpu_busy() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far: the servers, PostgreSQL, wrk, the rest."""
+    t = psutil.cpu_times()
+    idle = t.idle + getattr(t, "iowait", 0.0)
+    return sum(t) - idle, sum(t)
 
 
 # --- the database -------------------------------------------------------------------------------

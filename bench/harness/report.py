@@ -85,16 +85,25 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         "## Layers (person detail, each against the server with that layer off, same run)",
         "",
-        "| layer | conc. | on: req/s, p50 ms | off: req/s, p50 ms | time × (p50 on/off) | throughput × (on/off) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| layer | conc. | on: req/s, p50 ms | off: req/s, p50 ms | time × (p50 on/off) | throughput × (on/off) "
+        "| server CPU per request × (on/off) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in r["layers"]:
         on, off = row["on"], row["off"]
+        cpu = row.get("server_cpu_ratio")  # runs before it was measured have none
         out.append(
             f"| {row['layer']} | {row['concurrency']} | {_f(on['rps'])}, {_f(on['p50_ms'], 2)} | "
             f"{_f(off['rps'])}, {_f(off['p50_ms'], 2)} | ×{_f(row['time_ratio'], 2)} | "
-            f"×{_f(row['throughput_ratio'], 2)} |"
+            f"×{_f(row['throughput_ratio'], 2)} | {'×' + _f(cpu, 2) if cpu is not None else '–'} |"
         )
+    out += [
+        "",
+        "Server CPU per request: CPU seconds of the server's processes during its slices over the requests "
+        "they completed. It depends on the work a request is, not on how fast the shared machine was at "
+        "that moment: the steadiest figure here (two identical servers: within ±2 % over 4 slices of 4 s "
+        "in bench/security_http.py, about ±10 % over a quick run's 2 slices of 2 s).",
+    ]
     out += ["", "How each layer is switched off:", ""]
     out += [f"- **{name}**: {how}" for name, how in r["layer_methods"].items()]
     sc = r["scale"]

@@ -146,6 +146,20 @@ class Server:
             out.append(child)
         return out or [root]
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) of the server's process tree so far: the supervisor and workers."""
+        if self.process is None:
+            return 0.0
+        root = psutil.Process(self.process.pid)
+        total = 0.0
+        for process in [root, *root.children(recursive=True)]:
+            try:
+                t = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += t.user + t.system
+        return total
+
     def rss_mib(self) -> list[float]:
         values = []
         for worker in self.workers():
