@@ -2,12 +2,14 @@
 with both off, in one run.
 
     python bench/security_http.py [--insured 10000] [--slice 4] [--pairs 4] [--concurrency 1 8 32] [--each]
+                                 [--sample 0.25]
 
 Two `kaigo serve`-like servers on one seeded city (production settings, the same workers, TCP_NODELAY):
 *on* is the production server exporting every span (default sampler: every request traced) to a local
 OTLP/HTTP sink that reads each export; *off* has no tracing provider and ``Runtime.audit_enabled=False``
 (bench/harness/variants.py); ``--each`` adds tracing alone, the audit alone, and a second server with
-both off (an A/A control: the machine's noise). wrk replays the department's persisted person-detail
+both off (an A/A control: the machine's noise); ``--sample`` traces that share of requests (the
+standard ``parentbased_traceidratio`` sampler). wrk replays the department's persisted person-detail
 document against each, alternated in slices (A B B A …) so both see the same machine. Prints requests/s
 and p50 per side and the throughput ratio per concurrency; the target is on/off ≥ 0.90. The full
 `make bench` run has the same comparison among its layers.
@@ -48,6 +50,11 @@ async def main(args: Any) -> int:
     wrk = Wrk(ensure_wrk(), tmp, run_tag=f"s{random.randrange(16**6):06x}")
     servers: list[Server] = []
     today = date.today()
+    sampler = (
+        {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": str(args.sample)}
+        if args.sample is not None
+        else {}
+    )
 
     def serve(url: str, name: str, *, audit: bool, otlp: str | None) -> Server:
         config = ServerConfig(
@@ -60,6 +67,7 @@ async def main(args: Any) -> int:
             audit=audit,
             nodelay=True,
             otlp_endpoint=otlp,
+            extra_env=sampler if otlp is not None else {},
         )
         server = Server(config, name)
         servers.append(server)
@@ -85,7 +93,8 @@ async def main(args: Any) -> int:
             requests = wrk.write_requests("person_detail", rows)
             print(
                 f"person detail (persisted document), {args.workers} workers, {args.pairs} slices of "
-                f"{args.slice:g} s per side; each side against both off"
+                f"{args.slice:g} s per side; each side against both off; traces: "
+                f"{'every request' if args.sample is None else f'{args.sample:.0%} of requests'}"
             )
             print(
                 f"{'on':16} {'conc':>4} {'on req/s':>9} {'off req/s':>9} {'ratio':>6} {'on p50':>8} {'off p50':>8}"
@@ -120,4 +129,7 @@ if __name__ == "__main__":
     parser.add_argument("--pairs", type=int, default=4, help="slices per side")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--each", action="store_true", help="also tracing alone and audit alone")
+    parser.add_argument(
+        "--sample", type=float, default=None, help="trace this share of requests (parentbased_traceidratio)"
+    )
     sys.exit(asyncio.run(main(parser.parse_args())))

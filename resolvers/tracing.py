@@ -207,6 +207,9 @@ class OperationTracing(SchemaExtension):
             with tracer.start_as_current_span(
                 "graphql.operation", record_exception=False, set_status_on_exception=False
             ) as span:
+                if not span.is_recording():  # not sampled: nothing to describe, no loader to trace
+                    yield
+                    return
                 self._identify(span)
                 yield
                 self._describe(span, len(persons))
@@ -214,7 +217,7 @@ class OperationTracing(SchemaExtension):
             _persons.reset(token)
 
     def on_execute(self) -> Iterator[None]:
-        if current_tracer() is not None:
+        if current_tracer() is not None and trace.get_current_span().is_recording():
             loaders = getattr(self.execution_context.context, "loaders", None)
             if loaders is not None:
                 trace_loaders(loaders)

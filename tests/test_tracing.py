@@ -337,3 +337,19 @@ async def test_a_persisted_document_is_named_by_its_id(
     operation = _one(by_name(spans.get_finished_spans(), "query FirstPersons"))
     assert attrs(operation)["graphql.document.id"] == document_id(doc)
     assert attrs(operation)["graphql.document.hash"] == document_hash(parse(doc))
+
+
+@pytest.mark.db
+async def test_an_unsampled_request_makes_no_span(
+    gql: Any, seeded_conn: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Head sampling (the standard variables): a request the sampler leaves out costs no span, no
+    description of the operation and no loader wrapping; the answer is the same."""
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
+    person_id = await _person_id(seeded_conn)
+    with traced(pseudonym_secret=b"k" * 32) as exporter:
+        body = await gql(PERSON, {"id": str(person_id)}, role="kaigo_officer")
+        assert "errors" not in body, body
+        assert body["data"]["person"]["qualifications"]
+        assert exporter.get_finished_spans() == ()

@@ -101,8 +101,8 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         "Server CPU per request: CPU seconds of the server's processes during its slices over the requests "
         "they completed. It depends on the work a request is, not on how fast the shared machine was at "
-        "that moment: the steadiest figure here (two identical servers: within ±2 % over 4 slices of 4 s "
-        "in bench/security_http.py, about ±10 % over a quick run's 2 slices of 2 s).",
+        "that moment: the steadiest figure here (two identical servers: within about ±6 % over 4 slices of "
+        "4 s in bench/security_http.py, ±10 % over a quick run's 2 slices of 2 s; throughput: ±20 %).",
     ]
     out += ["", "How each layer is switched off:", ""]
     out += [f"- **{name}**: {how}" for name, how in r["layer_methods"].items()]
