@@ -72,6 +72,8 @@ def _clean_value(value: Any) -> Any:
         return REDACTED if contains_valid_number(value.decode("latin-1")) else value
     if isinstance(value, tuple | list):
         return type(value)(_clean_value(v) for v in value)
+    if isinstance(value, Mapping):
+        return {k: _clean_value(v) for k, v in value.items() if not _dirty_text(str(k))}
     return value
 
 
@@ -94,8 +96,8 @@ def _dirty_text(text: str) -> bool:
 
 
 def _dirty(values: Iterable[Any]) -> bool:
-    """Whether any string among ``values`` (attribute values: scalars and sequences of them) holds a
-    valid number. Runs on every span: numbers and booleans are passed over by their exact type."""
+    """Whether any string among ``values`` (attribute values: scalars, sequences and mappings of them)
+    holds a valid number. Runs on every span: numbers and booleans are passed over by their exact type."""
     for value in values:
         kind = type(value)
         if kind is int or kind is bool or kind is float or value is None:
@@ -106,8 +108,10 @@ def _dirty(values: Iterable[Any]) -> bool:
         elif isinstance(value, bytes):
             if _dirty_text(value.decode("latin-1")):
                 return True
-        elif isinstance(value, tuple | list) and _dirty(value):
-            return True
+        elif isinstance(value, tuple | list | Mapping):
+            inner = [*value.values(), *map(str, value)] if isinstance(value, Mapping) else value
+            if _dirty(inner):
+                return True
     return False
 
 

@@ -256,7 +256,18 @@ def test_a_resource_holding_a_number_is_redacted_on_every_span() -> None:
 
 @pytest.mark.parametrize(
     "where",
-    ["name", "attribute", "bytes", "sequence", "status", "event name", "event attribute", "str subclass"],
+    [
+        "name",
+        "attribute",
+        "bytes",
+        "sequence",
+        "mapping value",
+        "mapping key",
+        "status",
+        "event name",
+        "event attribute",
+        "str subclass",
+    ],
 )
 def test_each_place_a_number_can_hide_is_looked_at(where: str) -> None:
     """The clean path looks at every text once: a number in any one place alone makes a cleaned copy,
@@ -279,6 +290,11 @@ def test_each_place_a_number_can_hide_is_looked_at(where: str) -> None:
                 "kaigo.bytes": f"b {number}".encode() if where == "bytes" else b"b",
                 "kaigo.list": ("ok", f"{number}") if where == "sequence" else ("ok",),
                 "kaigo.subclass": Text(f"s {number}" if where == "str subclass" else "s"),
+                "kaigo.mapping": {
+                    f"k{number}" if where == "mapping key" else "k": f"v {number}"
+                    if where == "mapping value"
+                    else "v"
+                },
             },
             events=[
                 Event(
