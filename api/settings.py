@@ -22,9 +22,13 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer") from exc
 
 
-def _names(name: str) -> frozenset[str]:
+def _split(raw: str) -> frozenset[str]:
     """A comma-separated list of names (spaces around names ignored)."""
-    return frozenset(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _names(name: str) -> frozenset[str]:
+    return _split(os.environ.get(name, ""))
 
 
 def _introspection_roles(env: Mapping[str, str]) -> frozenset[str] | None:
@@ -35,7 +39,7 @@ def _introspection_roles(env: Mapping[str, str]) -> frozenset[str] | None:
         return frozenset() if env.get("KAIGO_ENV") == "production" else None
     if raw.strip() == "*":
         return None
-    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+    return _split(raw)
 
 
 @dataclass(frozen=True)

@@ -115,10 +115,10 @@ def _dirty(values: Iterable[Any]) -> bool:
     return False
 
 
-def _clean(attributes: Attributes) -> tuple[Attributes, bool]:
+def _clean(attributes: Attributes) -> Attributes:
     if not attributes or not _dirty(attributes.values()):
-        return attributes, False
-    return {k: _clean_value(v) for k, v in attributes.items()}, True
+        return attributes
+    return {k: _clean_value(v) for k, v in attributes.items()}
 
 
 _clean_resources: dict[int, Resource] = {}
@@ -169,17 +169,15 @@ def redacted(span: ReadableSpan) -> ReadableSpan:
         or any(_dirty_text(e.name) or (e.attributes and _dirty(e.attributes.values())) for e in span.events)
     ):
         return span
-    attributes, _ = _clean(span.attributes)
     events = [
-        Event(mask_valid_numbers(e.name, REDACTED), _clean(e.attributes)[0], e.timestamp) for e in span.events
+        Event(mask_valid_numbers(e.name, REDACTED), _clean(e.attributes), e.timestamp) for e in span.events
     ]
-    resource_attributes, _ = _clean(span.resource.attributes)
     return ReadableSpan(
         name=mask_valid_numbers(span.name, REDACTED),
         context=span.context,
         parent=span.parent,
-        resource=Resource(dict(resource_attributes or {}), span.resource.schema_url),
-        attributes=attributes,
+        resource=Resource(dict(_clean(span.resource.attributes) or {}), span.resource.schema_url),
+        attributes=_clean(span.attributes),
         events=events,
         links=span.links,
         kind=span.kind,
@@ -302,9 +300,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 KNOWN_PATHS: Final = frozenset({"/graphql", "/healthz", "/readyz"})
+"""Paths named on spans; any other is left out (a path can carry anything a client typed)."""
 UNTRACED_PATHS: Final = frozenset({"/healthz", "/readyz"})
 """Probes polled every few seconds by orchestrators: a span each would bury the requests in the UI."""
-"""Paths named on spans; any other is left out (a path can carry anything a client typed)."""
 
 
 class _HeaderGetter(Getter[list[tuple[bytes, bytes]]]):

@@ -129,7 +129,6 @@ class SerialSession:
         self.session = session
         self.lock = asyncio.Lock()
         self.statements = 0  # counted for the round-trip tests and the audit trail
-        self._driver: Any = None  # the asyncpg connection under the session, once a fetchval asked
         self._connected = False  # a statement has run: the session holds its connection
 
     async def execute(self, statement: Any, params: Any = None) -> Any:
@@ -147,9 +146,7 @@ class SerialSession:
     async def _fetchval(self, sql: str, args: tuple[Any, ...]) -> Any:
         async with self.lock:
             self.statements += 1
-            raw = self._driver
-            if raw is None or not raw.is_in_transaction():  # the session's connection is fixed once begun
-                raw = self._driver = await self._driver_connection()
+            raw = await self._driver_connection()
             with statement_span(sql):
                 return await raw.fetchval(sql, *args)
 

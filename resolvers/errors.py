@@ -134,51 +134,49 @@ def classify(error: GraphQLError) -> str:
     return BAD_USER_INPUT  # graphql-core refused the variable values (coercion)
 
 
+def _causes(exc: BaseException | None, *, implicit: bool = False) -> Iterator[BaseException]:
+    """``exc`` and what lies under it, a few links at most: SQLAlchemy's wrapped driver error
+    (``DBAPIError.orig``), then ``__cause__``; with ``implicit``, also ``__context__`` where no cause is
+    given (a rollback failing on a dead connection hides the first error there)."""
+    seen = 0
+    while exc is not None and seen < 8:
+        yield exc
+        if isinstance(exc, DBAPIError) and exc.orig is not None:
+            exc = exc.orig
+        elif exc.__cause__ is not None or exc.__suppress_context__ or not implicit:
+            exc = exc.__cause__
+        else:
+            exc = exc.__context__
+        seen += 1
+
+
 def _cancelled(original: BaseException | None) -> bool:
     """Whether PostgreSQL cancelled the statement: asyncpg's QueryCanceledError, bare or wrapped by
     SQLAlchemy (``DBAPIError.orig``, whose adapted error keeps the SQLSTATE and the asyncpg cause)."""
-    seen = 0
-    while original is not None and seen < 4:
-        if isinstance(original, QueryCanceledError):
-            return True
-        if (
-            getattr(original, "sqlstate", None) == _QUERY_CANCELED
-            or getattr(original, "pgcode", None) == _QUERY_CANCELED
-        ):
-            return True
-        original = original.orig if isinstance(original, DBAPIError) else original.__cause__
-        seen += 1
-    return False
+    return any(
+        isinstance(exc, QueryCanceledError)
+        or getattr(exc, "sqlstate", None) == _QUERY_CANCELED
+        or getattr(exc, "pgcode", None) == _QUERY_CANCELED
+        for exc in _causes(original)
+    )
 
 
 def database_fault(exc: BaseException | None) -> str | None:
-    """``DATABASE_UNAVAILABLE`` or ``DATABASE_BUSY`` when ``exc`` (or what caused it) says the database
-    could not serve the request, else None.
-
-    Walks SQLAlchemy's wrapper (``DBAPIError.orig``) and the ``__cause__``/``__context__`` chain (a
-    rollback failing on a dead connection hides the first error there), a few links at most.
-    """
-    seen = 0
-    while exc is not None and seen < 8:
-        if isinstance(exc, PoolTimeout):
+    """``DATABASE_UNAVAILABLE`` or ``DATABASE_BUSY`` when ``exc`` (or what caused it, :func:`_causes`
+    with implicit contexts) says the database could not serve the request, else None."""
+    for cause in _causes(exc, implicit=True):
+        if isinstance(cause, PoolTimeout):
             return DATABASE_BUSY
-        if isinstance(exc, DatabaseUnreachable):
+        if isinstance(cause, DatabaseUnreachable):
             return DATABASE_UNAVAILABLE
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
             return DATABASE_UNAVAILABLE
-        state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+        state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
         if isinstance(state, str):
             if state.startswith("08") or state in _GONE:
                 return DATABASE_UNAVAILABLE
             if state in _FULL:
                 return DATABASE_BUSY
-        if isinstance(exc, DBAPIError) and exc.orig is not None:
-            exc = exc.orig
-        elif exc.__cause__ is not None or exc.__suppress_context__:
-            exc = exc.__cause__
-        else:
-            exc = exc.__context__
-        seen += 1
     return None
 
 
@@ -269,9 +267,7 @@ def log_errors(errors: list[GraphQLError]) -> None:
 def innermost_name(exc: BaseException | None) -> str:
     """The class name of the exception at the bottom of ``exc``'s causes, under SQLAlchemy's wrapper
     (e.g. AdminShutdownError): what to log of a fault, since messages may quote SQL or values."""
-    name, seen = "-", 0
-    while exc is not None and seen < 8:
-        name = type(exc).__name__
-        exc = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc.__cause__
-        seen += 1
+    name = "-"
+    for cause in _causes(exc):
+        name = type(cause).__name__
     return name

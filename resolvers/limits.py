@@ -47,6 +47,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
+    Token,
     TokenKind,
     ValidationContext,
     ValidationRule,
@@ -380,6 +381,7 @@ def _token_errors(document: DocumentNode) -> list[GraphQLError]:
 
 
 _NUL: Final = "\x00"
+_STRING_TOKENS: Final = frozenset({TokenKind.STRING, TokenKind.BLOCK_STRING})
 
 
 class _NulLiterals(Visitor):
@@ -406,10 +408,24 @@ def _holds_nul(value: Any, depth: int = 0) -> bool:
     return False
 
 
+def _nul_in_string_tokens(document: DocumentNode) -> bool:
+    """Whether a string token of the document's source holds U+0000 (a document without its tokens:
+    assume it may). A walk of the token list, a few µs where visiting the AST costs tens."""
+    if document.loc is None:
+        return True
+    token: Token | None = document.loc.start_token
+    while token is not None:
+        if token.kind in _STRING_TOKENS and _NUL in (token.value or ""):
+            return True
+        token = token.next
+    return False
+
+
 def _nul_errors(document: DocumentNode, variables: Any) -> list[GraphQLError]:
     """``BAD_USER_INPUT`` for a string holding U+0000 in a literal or a variable (never echoed)."""
     literals = _NulLiterals()
-    visit(document, literals)
+    if _nul_in_string_tokens(document):  # the walk over the AST only when a string token holds one
+        visit(document, literals)
     named = None
     if literals.found is None:
         values = variables if isinstance(variables, dict) else {}

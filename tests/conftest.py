@@ -197,14 +197,24 @@ def token_for(dev_keys: Any) -> Callable[..., str]:
 
 
 @pytest.fixture
-def app(
+def app_with(
     seeded_engine: AsyncEngine, seeded_conn: AsyncConnection, vault: NumberVault, authenticator: Any
-) -> Any:
-    """The application bound to the test's rolled-back connection on the seeded city."""
+) -> Callable[..., Any]:
+    """Builds the application bound to the test's rolled-back connection on the seeded city, with the
+    given Runtime options (guards, introspection roles …) over the defaults."""
     from api.app import create_app
     from api.runtime import Runtime
 
-    return create_app(Runtime(Database(seeded_engine, bind=seeded_conn), vault, authenticator))
+    def build(**options: Any) -> Any:
+        return create_app(Runtime(Database(seeded_engine, bind=seeded_conn), vault, authenticator, **options))
+
+    return build
+
+
+@pytest.fixture
+def app(app_with: Callable[..., Any]) -> Any:
+    """The application bound to the test's rolled-back connection on the seeded city."""
+    return app_with()
 
 
 @pytest.fixture

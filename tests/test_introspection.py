@@ -8,11 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.settings import Settings
-from persistence.crypto import NumberVault
-from persistence.db import Database
 
 from .persisted_support import apq
 
@@ -23,20 +20,9 @@ TYPENAME = "query Name { __typename }"
 
 
 @pytest.fixture
-async def production_client(
-    seeded_engine: AsyncEngine, seeded_conn: AsyncConnection, vault: NumberVault, authenticator: Any
-) -> AsyncIterator[httpx.AsyncClient]:
+async def production_client(app_with: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
     """The app as production would build it with KAIGO_INTROSPECTION_ROLES=system_operator."""
-    from api.app import create_app
-    from api.runtime import Runtime
-
-    runtime = Runtime(
-        Database(seeded_engine, bind=seeded_conn),
-        vault,
-        authenticator,
-        introspection_roles=frozenset({"system_operator"}),
-    )
-    transport = httpx.ASGITransport(app=create_app(runtime))
+    transport = httpx.ASGITransport(app=app_with(introspection_roles=frozenset({"system_operator"})))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
 

@@ -3,18 +3,15 @@ malformed input, and the provision records a person's disclosure request finds."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.app import create_app
 from api.guards import Guards
-from api.runtime import Runtime
-from persistence.crypto import NumberVault
-from persistence.db import Database
 from policies.legal_bases import Direction, LegalBasis, body_names, entries, information_items
 
 from .provision_documents import (
@@ -34,20 +31,11 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def app(
-    seeded_engine: AsyncEngine, seeded_conn: AsyncConnection, vault: NumberVault, authenticator: Any
-) -> Any:
+def app(app_with: Callable[..., Any]) -> Any:
     """conftest's app without the per-principal rate limit: the catalogue test sends four requests for
     each of the 33 entries as one principal, faster than the default 20 a second (bursts of 100) allow
     on a quick machine. The limit has tests of its own."""
-    return create_app(
-        Runtime(
-            Database(seeded_engine, bind=seeded_conn),
-            vault,
-            authenticator,
-            guards=Guards(rate_per_second=1e6, rate_burst=10**6),
-        )
-    )
+    return app_with(guards=Guards(rate_per_second=1e6, rate_burst=10**6))
 
 
 DAY = timedelta(days=1)

@@ -2,7 +2,8 @@
 
 Append-only: the database refuses UPDATE, DELETE and TRUNCATE (migration 0004's triggers), and each row
 carries the hash of the one before it in its chain (16 chains, one per group of database connections,
-migration 0005), so a row changed behind the triggers' back breaks its chain (``kaigo audit verify``). Person ids only — never names or numbers: the auditor has no personal data duty.
+migration 0005), so a row changed behind the triggers' back breaks its chain (``kaigo audit verify``).
+Person ids only — never names or numbers: the auditor has no personal data duty.
 """
 
 from __future__ import annotations
