@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.audit import GENESIS, AuditEntry, append, content_hash, entry_hash, link_hash, verify
+from persistence.db import make_engine
 from persistence.models import AuditEvent as AuditEventRow
 from policies.roles import ROLE_NAMES, duties_for
 from resolvers import schema_for
@@ -196,6 +197,37 @@ async def test_the_database_and_the_server_hash_a_link_alike(seeded_conn: AsyncC
         .one()
     )
     assert row["hash"] == link_hash(row["chain"], row["link"], row["prev_hash"], content_hash(entry.row()))
+
+
+async def test_an_analyzed_empty_trail_is_appended_through_the_index(empty_database_url: str) -> None:
+    """After an ANALYZE of the empty table a sequential scan looks cheapest, and PL/pgSQL keeps the
+    plan it makes on the first append: every append would read the whole trail (migration 0006)."""
+    engine = make_engine(empty_database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("ANALYZE audit_events"))
+            entry = AuditEntry(
+                occurred_at=dt.datetime.now(dt.UTC),
+                subject="s",
+                roles=("kaigo_officer",),
+                department="kaigo",
+                operation_type="query",
+                operation_name="Person",
+                person_ids=(1,),
+            )
+            for _ in range(20):
+                await append(conn, entry)
+            scans = (
+                await conn.execute(
+                    text(
+                        "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'audit_events'"
+                    )
+                )
+            ).one()
+            await conn.commit()
+    finally:
+        await engine.dispose()
+    assert scans.seq_scan == 0 and scans.idx_scan >= 20, scans
 
 
 async def test_auditor_filters_and_pages(gql: Any, seeded_conn: AsyncConnection) -> None:
