@@ -147,6 +147,57 @@ async def test_filter_by_alias_kana(gql: Any, seeded_conn: AsyncConnection) -> N
     assert [e["node"]["id"] for e in page["edges"]] == [str(row.id)]
 
 
+async def test_kana_pages_merge_names_and_aliases(gql: Any, seeded_conn: AsyncConnection) -> None:
+    """The search reads 氏名カナ matches and 通称名カナ matches apart and merges them: across small pages
+    every match comes once, in (氏名カナ, id) order, a person matching by both included once."""
+    row = await one(seeded_conn, f"SELECT name_kana FROM persons{ORDER} LIMIT 1 OFFSET 7")
+    prefix = row.name_kana[:2]
+    named = await ids(seeded_conn, "name_kana LIKE :p", p=prefix + "%")
+    others = await ids(seeded_conn, "name_kana NOT LIKE :p", p=prefix + "%")
+    # aliases with the prefix on persons sorted before, among and after the name matches, and on one
+    # person whose name matches too
+    for pid in (others[0], others[len(others) // 2], others[-1], named[0]):
+        await seeded_conn.execute(
+            text("UPDATE persons SET alias_name = '通称', alias_name_kana = :k WHERE id = :id"),
+            {"k": prefix + "ツウショウ", "id": int(pid)},
+        )
+    expected = await ids(seeded_conn, "(name_kana LIKE :p OR alias_name_kana LIKE :p)", p=prefix + "%")
+    assert len(expected) == len(named) + 3
+    for first in (1, 2, 5):
+        assert await walk(gql, {"nameKanaPrefix": prefix}, first) == expected
+    page = data_of(await gql(PAGE_WITH_TOTAL, {"filter": {"nameKanaPrefix": prefix}, "first": 2}))
+    assert page["totalCount"] == len(expected)
+    births = sorted(
+        r.birth_date
+        for r in await seeded_conn.execute(
+            text("SELECT birth_date FROM persons WHERE id = ANY(:ids)"), {"ids": [int(i) for i in expected]}
+        )
+    )
+    born = births[len(births) // 2]  # with another filter: about half of the matches
+    await check_filter(
+        gql,
+        seeded_conn,
+        {"nameKanaPrefix": prefix, "birthDateTo": born.isoformat()},
+        "(name_kana LIKE :p OR alias_name_kana LIKE :p) AND birth_date <= :b",
+        p=prefix + "%",
+        b=born,
+    )
+
+
+async def test_kana_is_ordered_by_code_point_on_every_server(seeded_conn: AsyncConnection) -> None:
+    """Collation "C" (migration 0007): 五十音 order as code points, whatever the server's locale."""
+    columns = await seeded_conn.execute(
+        text(
+            "SELECT column_name, collation_name FROM information_schema.columns"
+            " WHERE table_name = 'persons' AND column_name LIKE '%kana'"
+        )
+    )
+    assert dict(columns.all()) == {"name_kana": "C", "alias_name_kana": "C"}
+    rows = await seeded_conn.execute(text("SELECT name_kana FROM persons ORDER BY name_kana"))
+    kana = [r.name_kana for r in rows]
+    assert kana == sorted(kana)  # Python compares strings by code point
+
+
 async def test_filter_by_birth_date_range(gql: Any, seeded_conn: AsyncConnection) -> None:
     await check_filter(
         gql,

@@ -24,9 +24,11 @@ class Person(Base):
     individual_number_index: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
     linkage_code: Mapped[str | None] = mapped_column(String(32), unique=True)  # 符号 (network token)
     name: Mapped[str] = mapped_column(String(100))  # 氏名
-    name_kana: Mapped[str] = mapped_column(String(200))  # 氏名カナ
+    # Kana in code-point order (collation "C", = 五十音順 for katakana on every server): one index serves
+    # both a kana prefix (LIKE 'ヤマ%') and the page order (migration 0007).
+    name_kana: Mapped[str] = mapped_column(String(200, collation="C"))  # 氏名カナ
     alias_name: Mapped[str | None] = mapped_column(String(100))  # 通称名
-    alias_name_kana: Mapped[str | None] = mapped_column(String(200))  # 通称名カナ
+    alias_name_kana: Mapped[str | None] = mapped_column(String(200, collation="C"))  # 通称名カナ
     sex: Mapped[str] = code("sex")
     birth_date: Mapped[dt.date] = mapped_column(index=True)
     address_code: Mapped[str] = mapped_column(String(16))  # 住所コード
@@ -65,15 +67,14 @@ class Person(Base):
             name="number_and_index_together",
         ),
         CheckConstraint("alias_name_kana IS NULL OR alias_name IS NOT NULL", name="alias_kana_needs_alias"),
-        # Kana-prefix search is the everyday lookup: LIKE 'ヤマ%' needs a pattern-ops index.
-        Index("ix_persons_name_kana_prefix", "name_kana", postgresql_ops={"name_kana": "text_pattern_ops"}),
+        # Kana-prefix search is the everyday lookup: LIKE 'ヤマ%' is a range of the (kana, id) index below.
         Index(
             "ix_persons_alias_name_kana_prefix",
             "alias_name_kana",
             postgresql_ops={"alias_name_kana": "text_pattern_ops"},
             postgresql_where="alias_name_kana IS NOT NULL",
         ),
-        Index("ix_persons_name_kana_id", "name_kana", "id"),  # the search's page order (kana, id)
+        Index("ix_persons_name_kana_id", "name_kana", "id"),  # the page order (kana, id) and kana prefixes
     )
 
 
