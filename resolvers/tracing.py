@@ -23,6 +23,7 @@ from strawberry.extensions import SchemaExtension
 
 from persistence.tracing import current_tracer, leaf_span
 from policies.decisions import Decision
+from policies.individual_number import contains_valid_number
 
 from .errors import classify
 
@@ -103,8 +104,9 @@ _hashes: dict[str, str] = {}
 
 
 def _cached_hash(text: str | None, document: DocumentNode) -> str:
-    """``document_hash``, remembered per document text (in memory only) for the repeated operations."""
-    if text is None:
+    """``document_hash``, remembered per document text (in memory only) for the repeated operations;
+    never for a text holding a literal individual number (個人番号), which must not become a cache key."""
+    if text is None or contains_valid_number(text):
         return document_hash(document)
     found = _hashes.get(text)
     if found is None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from api import telemetry
 from persistence.tracing import current_tracer
 from policies.decisions import decide_use
+from resolvers import tracing
 from resolvers.tracing import document_hash, pseudonym, record_decision, record_duty_check
 
 from .tracing_support import attrs, by_name, traced
@@ -143,6 +144,16 @@ def test_document_hash_ignores_literal_values() -> None:
     assert document_hash(parse(f'{{ personByIndividualNumber(individualNumber: "{NUMBER}") {{ id }} }}')) == (
         document_hash(parse('{ personByIndividualNumber(individualNumber: "000000000000") { id } }'))
     )
+
+
+def test_a_text_holding_a_number_is_never_a_cache_key() -> None:
+    """The hash is remembered per document text, except for a text with a literal 個人番号."""
+    with_number = f'{{ personByIndividualNumber(individualNumber: "{NUMBER}") {{ id }} }}'
+    without = "{ persons(first: 1) { totalCount } }"
+    for text_ in (with_number, without):
+        assert tracing._cached_hash(text_, parse(text_)) == document_hash(parse(text_))
+    assert without in tracing._hashes
+    assert not any(NUMBER in key for key in tracing._hashes)
 
 
 @pytest.mark.db
