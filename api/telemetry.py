@@ -188,14 +188,6 @@ def redacted(span: ReadableSpan) -> ReadableSpan:
     )
 
 
-def current_document_id() -> str | None:
-    """The id of the persisted document being run (set by ``api.documents.running``), if any."""
-    current = getattr(_documents, "_CURRENT", None)  # the documents layer's context variable
-    document = current.get() if current is not None else None
-    document_id = getattr(document, "id", None)
-    return document_id if isinstance(document_id, str) else None
-
-
 # --- configuration ----------------------------------------------------------------------------------
 
 
@@ -262,7 +254,7 @@ def configure(
     provider.add_span_processor(RedactingSpanProcessor(inner))
     _provider = provider
     use_pseudonym_key(pseudonym_secret)
-    use_document_id_source(current_document_id)
+    use_document_id_source(_documents.traced_document_id)
     use_tracer(provider.get_tracer("kaigo-graph"))
     return provider
 

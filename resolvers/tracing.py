@@ -235,11 +235,8 @@ class OperationTracing(SchemaExtension):
                 span.set_attribute("kaigo.department", principal.department)
             if principal.client_name:
                 span.set_attribute("kaigo.client.name", principal.client_name)
-        state = getattr(getattr(context, "request", None), "state", None)
-        document_id = getattr(state, "document_id", None)
-        if document_id is None and _document_id_source is not None:
-            document_id = _document_id_source()
-        if isinstance(document_id, str):
+        document_id = _document_id_source() if _document_id_source is not None else None
+        if document_id is not None:
             span.set_attribute("graphql.document.id", document_id)
 
     def _describe(self, span: Span, persons: int) -> None:

@@ -367,6 +367,27 @@ async def test_a_persisted_document_is_named_by_its_id(
 
 
 @pytest.mark.db
+async def test_a_document_holding_a_string_literal_is_named_by_its_hash_alone(
+    client: Any, token_for: Any, spans: InMemorySpanExporter
+) -> None:
+    """Its id is the sha256 of its text: knowing the rest of the text, the literal (a kana prefix, a
+    name) could be found by guessing. The literal-blind hash still names the operation."""
+    from api.documents import document_id
+
+    from .persisted_support import apq
+
+    doc = 'query Yamada { persons(filter: {nameKanaPrefix: "ヤマダ"}, first: 2) { edges { node { id } } } }'
+    auth = {"Authorization": f"Bearer {token_for('kaigo_officer')}"}
+    for body in ({"query": doc, "extensions": apq(doc)}, {"documentId": document_id(doc)}):
+        spans.clear()
+        answer = await client.post("/graphql", json=body, headers=auth)
+        assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+        operation = _one(by_name(spans.get_finished_spans(), "query Yamada"))
+        assert "graphql.document.id" not in attrs(operation)
+        assert attrs(operation)["graphql.document.hash"] == document_hash(parse(doc))
+
+
+@pytest.mark.db
 async def test_an_unsampled_request_makes_no_span(
     gql: Any, seeded_conn: AsyncConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,7 +7,7 @@ one parse and one validation per worker and role view; ``manifests`` imports wha
 """
 
 from .cache import DocumentCache, PreparedDocument
-from .extension import current_document_id, running, served_view
+from .extension import current_document_id, running, served_view, traced_document_id
 from .ids import document_id, parse_document_id
 from .registry import Caller, Plan, Registry
 from .requests import DocumentReference, DocumentRequestData, reference_of
@@ -26,4 +26,5 @@ __all__ = [
     "reference_of",
     "running",
     "served_view",
+    "traced_document_id",
 ]

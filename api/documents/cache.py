@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from graphql import DocumentNode, OperationDefinitionNode, parse, specified_rules
+from graphql import BREAK, DocumentNode, OperationDefinitionNode, Visitor, parse, specified_rules, visit
 from strawberry import Schema
 from strawberry.schema.schema import validate_document
 
@@ -37,6 +37,9 @@ class PreparedDocument:
     operation_name: str | None
     operation_type: str | None  # None when the document holds several operations
     valid_for: set[frozenset[str]] = field(default_factory=set)
+    # Whether spans may name it by id: not when its text holds a string literal. The id is the text's
+    # sha256, so whoever knows the rest of the text could find the literal (a name, a kana) by guessing.
+    traceable: bool = True
 
     def validate(self, schema: Schema, duties: frozenset[str]) -> bool:
         """Whether the view of ``duties`` accepts the document (graphql-core, once per view)."""
@@ -52,12 +55,27 @@ def prepare_document(document_id: str, text: str, *, max_tokens: int | None = No
     """Parse a document (raises ``GraphQLSyntaxError``, also past ``max_tokens``); ``document_id`` must
     be the text's sha256."""
     node = parse(text, max_tokens=max_tokens)
+    traceable = not _holds_string_literal(node)
     operations = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) == 1:
         only = operations[0]
         name = only.name.value if only.name else None
-        return PreparedDocument(document_id, text, node, name, only.operation.value)
-    return PreparedDocument(document_id, text, node, None, None)
+        return PreparedDocument(document_id, text, node, name, only.operation.value, traceable=traceable)
+    return PreparedDocument(document_id, text, node, None, None, traceable=traceable)
+
+
+class _StringLiterals(Visitor):
+    found = False
+
+    def enter_string_value(self, *_: object) -> object:
+        self.found = True
+        return BREAK
+
+
+def _holds_string_literal(node: DocumentNode) -> bool:
+    finder = _StringLiterals()
+    visit(node, finder)
+    return finder.found
 
 
 class DocumentCache:

@@ -19,7 +19,7 @@ from resolvers import KaigoSchema, schema_for
 
 from .cache import PreparedDocument
 
-__all__ = ["PreparedDocuments", "current_document_id", "running", "served_view"]
+__all__ = ["PreparedDocuments", "current_document_id", "running", "served_view", "traced_document_id"]
 
 _CURRENT: ContextVar[PreparedDocument | None] = ContextVar("kaigo_prepared_document", default=None)
 
@@ -38,9 +38,16 @@ class PreparedDocuments(SchemaExtension):
 
 
 def current_document_id() -> str | None:
-    """The id of the persisted document being run, if any (for traces: an id instead of the text)."""
+    """The id of the persisted document being run, if any."""
     document = _CURRENT.get()
     return document.id if document is not None else None
+
+
+def traced_document_id() -> str | None:
+    """The id spans name the running document by (an id instead of the text), unless its text holds a
+    string literal: then its literal-blind hash alone (``graphql.document.hash``) names it."""
+    document = _CURRENT.get()
+    return document.id if document is not None and document.traceable else None
 
 
 @contextmanager
