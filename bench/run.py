@@ -68,8 +68,10 @@ LAYER_METHODS = {
     "the listener forced to IPPROTO_TCP (bench/harness/variants.py --nodelay). ×1.00 means `kaigo serve` "
     "has TCP_NODELAY. The other layers are measured on servers with the forced listener.",
     "persisted → free text": "the same server and operation; the body carries the document's text "
-    "(`query`) instead of its `documentId`, so each request is parsed and validated (on: free text, "
-    "off: persisted).",
+    "(`query`) instead of its `documentId` (on: free text, off: persisted). The same texts come round "
+    "again, as a front end's do, so each worker keeps them from their second sighting (TextCache).",
+    "persisted → one-off text": "as above, with a comment of its own in each request's text (`# @RID@`), "
+    "so every text is new to the server: each request is parsed and validated.",
     "role scoping": "the same server and document; on: the number officer's scoped view (fields of other "
     "duties removed from the schema), off: a principal holding every role, whose view is the whole schema. "
     "Scoping is decided when a view is built (once per duty set per worker) and per request is one cached "
@@ -390,6 +392,8 @@ async def main(argv: list[str] | None = None) -> int:
             rows = city.requests_for("person_detail", inputs, free_text=True)
             city.check(fixed.url, "person_detail", rows)
             compare("persisted → free text", (fixed, wrk.write_requests("free", rows)), base)
+            one_off = [(token, {**body, "query": body["query"] + "\n# @RID@"}) for token, body in rows]
+            compare("persisted → one-off text", (fixed, wrk.write_requests("one-off", one_off)), base)
 
             rows = city.requests_for("person_detail", inputs, role="every_duty")
             city.check(fixed.url, "person_detail", rows)

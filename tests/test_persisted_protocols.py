@@ -176,9 +176,43 @@ async def test_a_known_document_is_neither_parsed_nor_validated_again(
         again = await client.post("/graphql", json=request, headers=auth)
         assert again.json() == first.json()
     assert calls == []
-    # Free text takes the ordinary path.
+    # Free text takes the ordinary path the first time it is seen (a worker's own cache: see below).
     assert (await client.post("/graphql", json={"query": PERSONS}, headers=auth)).json() == first.json()
     assert calls == ["parse", "validate_document"]
+
+
+async def test_a_repeated_free_text_runs_prepared_from_its_second_sighting(
+    client: httpx.AsyncClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    for name in ("parse", "validate_document"):
+        original = getattr(strawberry_schema, name)
+        monkeypatch.setattr(
+            strawberry_schema, name, lambda *a, _o=original, _n=name, **k: calls.append(_n) or _o(*a, **k)
+        )
+    answers = [
+        (await client.post("/graphql", json={"query": PERSONS}, headers=auth)).json() for _ in range(4)
+    ]
+    assert "errors" not in answers[0] and all(a == answers[0] for a in answers)
+    assert calls == ["parse", "validate_document"]  # the first sighting only
+
+
+async def test_a_repeated_free_text_is_still_validated_for_each_view(
+    client: httpx.AsyncClient, token_for: Any, seeded_conn: AsyncConnection
+) -> None:
+    """Kept after a number officer ran it twice, the text is refused to an officer every time: for that
+    role the field does not exist."""
+    numbers = "query Numbers { persons(first: 1) { edges { node { individualNumber } } } }"
+    chief = {"Authorization": f"Bearer {token_for('kaigo_number_officer')}"}
+    for _ in range(3):
+        ok = await client.post("/graphql", json={"query": numbers}, headers=chief)
+        assert ok.status_code == 200 and "errors" not in ok.json()
+    officer = {"Authorization": f"Bearer {token_for(OFFICER)}"}
+    for _ in range(3):
+        body = (await client.post("/graphql", json={"query": numbers}, headers=officer)).json()
+        assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert "individualNumber" in body["errors"][0]["message"]
+        assert not body.get("data")
 
 
 async def test_validated_once_per_view(

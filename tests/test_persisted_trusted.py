@@ -326,3 +326,20 @@ def test_the_lru_keeps_the_recent_documents() -> None:
     cache.put(docs[2])
     assert cache.get(docs[1].id) is None and cache.get(docs[0].id) is docs[0] and len(cache) == 2
     assert cache.put(prepare_document(docs[0].id, "{ a }")) is docs[0]  # one shared entry per id
+
+
+def test_free_texts_are_kept_from_their_second_sighting_never_with_a_number() -> None:
+    from api.documents import TextCache
+
+    cache = TextCache(size=2, max_text=200)
+    text = "query One { persons(first: 1) { totalCount } }"
+    assert cache.prepared(text, max_tokens=None) is None  # seen once: the ordinary path
+    kept = cache.prepared(text, max_tokens=None)
+    assert kept is not None and kept.id == document_id(text) and not kept.traceable
+    assert cache.prepared(text, max_tokens=None) is kept
+    with_number = f'{{ personByIndividualNumber(number: "{complete("12345678901")}") {{ id }} }}'
+    too_long = "{ " + "a " * 120 + "}"
+    for never in (with_number, too_long, "{ unclosed"):
+        assert [cache.prepared(never, max_tokens=None) for _ in range(3)] == [None, None, None]
+    assert cache.prepared("{ a }", max_tokens=2) is None
+    assert cache.prepared("{ a }", max_tokens=2) is None  # over the token limit: the ordinary path says so

@@ -388,6 +388,22 @@ async def test_a_document_holding_a_string_literal_is_named_by_its_hash_alone(
 
 
 @pytest.mark.db
+async def test_a_repeated_free_text_is_not_named_by_an_id(
+    client: Any, token_for: Any, spans: InMemorySpanExporter
+) -> None:
+    """Kept by its worker from its second sighting (api/documents/cache.py TextCache), but never named."""
+    doc = "query FirstOne { persons(first: 1) { edges { node { id } } } }"
+    auth = {"Authorization": f"Bearer {token_for('kaigo_officer')}"}
+    for _ in range(3):
+        spans.clear()
+        answer = await client.post("/graphql", json={"query": doc}, headers=auth)
+        assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+        operation = _one(by_name(spans.get_finished_spans(), "query FirstOne"))
+        assert "graphql.document.id" not in attrs(operation)
+        assert attrs(operation)["graphql.document.hash"] == document_hash(parse(doc))
+
+
+@pytest.mark.db
 async def test_an_unsampled_request_makes_no_span(
     gql: Any, seeded_conn: AsyncConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,7 +6,7 @@ front ends, and the cache that lets a known document skip parsing and validation
 one parse and one validation per worker and role view; ``manifests`` imports what clients register.
 """
 
-from .cache import DocumentCache, PreparedDocument
+from .cache import DocumentCache, PreparedDocument, TextCache
 from .extension import current_document_id, running, served_view, traced_document_id
 from .ids import document_id, parse_document_id
 from .registry import Caller, Plan, Registry
@@ -20,6 +20,7 @@ __all__ = [
     "Plan",
     "PreparedDocument",
     "Registry",
+    "TextCache",
     "current_document_id",
     "document_id",
     "parse_document_id",

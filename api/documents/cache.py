@@ -11,6 +11,9 @@ Two bounded LRU maps, shared by every request of the worker:
 
 Nothing else is cached: no variables, no results, no principal. Every other worker rebuilds its own
 entries from the database on a miss (one primary-key query, one parse, one validation).
+
+:class:`TextCache` keeps free texts (sent without an id) the same way, apart, by their sha256: a
+stream of one-off texts cannot push the persisted documents out.
 """
 
 from __future__ import annotations
@@ -20,13 +23,25 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from graphql import BREAK, DocumentNode, OperationDefinitionNode, Visitor, parse, specified_rules, visit
+from graphql import (
+    BREAK,
+    DocumentNode,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    Visitor,
+    parse,
+    specified_rules,
+    visit,
+)
 from strawberry import Schema
 from strawberry.schema.schema import validate_document
 
+from policies.individual_number import contains_valid_number
 from resolvers.limits import OperationLimits
 
-__all__ = ["DocumentCache", "PreparedDocument", "prepare_document"]
+from .ids import document_id
+
+__all__ = ["DocumentCache", "PreparedDocument", "TextCache", "prepare_document"]
 
 
 @dataclass(eq=False)
@@ -51,11 +66,13 @@ class PreparedDocument:
         return True
 
 
-def prepare_document(document_id: str, text: str, *, max_tokens: int | None = None) -> PreparedDocument:
+def prepare_document(
+    document_id: str, text: str, *, max_tokens: int | None = None, named: bool = True
+) -> PreparedDocument:
     """Parse a document (raises ``GraphQLSyntaxError``, also past ``max_tokens``); ``document_id`` must
-    be the text's sha256."""
+    be the text's sha256. ``named=False``: a text its client sent without an id, never named by one."""
     node = parse(text, max_tokens=max_tokens)
-    traceable = not _holds_string_literal(node)
+    traceable = named and not _holds_string_literal(node)
     operations = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) == 1:
         only = operations[0]
@@ -123,3 +140,36 @@ class DocumentCache:
 
     def __len__(self) -> int:
         return len(self._documents)
+
+
+class TextCache:
+    """Free texts (sent without an id) prepared like automatic persisted queries, from their second
+    sighting on: a front end repeating its operations then skips parsing and validation as a persisted
+    document does, while a text sent once costs a hash, no parse more. Keyed by the text's sha256;
+    a text holding a literal shaped like an individual number (個人番号) is never kept, nor one over
+    ``max_text`` characters. Nothing is registered and no span names these by id."""
+
+    def __init__(self, *, size: int = 256, max_text: int = 16 * 1024) -> None:
+        self.max_text = max_text
+        self._documents = DocumentCache(size=size)
+        self._sighted: OrderedDict[str, None] = OrderedDict()  # ids seen once (bounded)
+        self._sighted_size = 4 * size
+
+    def prepared(self, text: str, *, max_tokens: int | None) -> PreparedDocument | None:
+        """The kept document for ``text``; None the first time it is seen (or when it is not kept)."""
+        if len(text) > self.max_text or contains_valid_number(text):
+            return None
+        key = document_id(text)
+        found = self._documents.get(key)
+        if found is not None:
+            return found
+        if key not in self._sighted:
+            self._sighted[key] = None
+            while len(self._sighted) > self._sighted_size:
+                self._sighted.popitem(last=False)
+            return None
+        del self._sighted[key]
+        try:
+            return self._documents.put(prepare_document(key, text, max_tokens=max_tokens, named=False))
+        except GraphQLSyntaxError:
+            return None  # the ordinary path reports it (GRAPHQL_PARSE_FAILED, QUERY_TOO_LARGE)

@@ -37,7 +37,7 @@ from policies.individual_number import contains_valid_number
 from policies.principals import Principal
 from resolvers.limits import current
 
-from .cache import DocumentCache, PreparedDocument, prepare_document
+from .cache import DocumentCache, PreparedDocument, TextCache, prepare_document
 from .requests import DocumentRequestData
 
 __all__ = ["CLIENT_HEADERS", "Caller", "Plan", "Registry"]
@@ -75,11 +75,13 @@ class Registry:
         trusted_roles: Iterable[str] = (),
         trusted_clients: Iterable[str] = (),
         cache: DocumentCache | None = None,
+        texts: TextCache | None = None,
     ) -> None:
         self.database = database
         self.trusted_roles = frozenset(trusted_roles)
         self.trusted_clients = frozenset(trusted_clients)
         self.cache = cache if cache is not None else DocumentCache()
+        self.texts = texts if texts is not None else TextCache()
 
     def caller(self, principal: Principal, headers: Headers) -> Caller:
         """The client the request comes through: the one the token binds (its client name, or for a
@@ -113,7 +115,7 @@ class Registry:
                     PERSISTED_QUERY_ID_REQUIRED,
                     "This client runs registered documents only: send their id",
                 )
-            return Plan(data.query)
+            return self._free_text(data.query, schema, duties)
         if reference.protocol == "apq" and data.query is not None:
             if caller.trusted:
                 raise Refusal(
@@ -143,6 +145,12 @@ class Registry:
         if document.validate(schema, duties):
             return Plan(document.text, document)
         return Plan(document.text)  # strawberry validates again and reports the errors
+
+    def _free_text(self, text: str | None, schema: Schema, duties: frozenset[str]) -> Plan:
+        """A text without an id: run as prepared once its worker has seen it before (api/documents/cache.py
+        ``TextCache``), else parsed and validated by strawberry as it comes."""
+        document = self.texts.prepared(text, max_tokens=current().max_tokens) if text is not None else None
+        return self._planned(document, schema, duties) if document is not None else Plan(text)
 
     async def _automatic(
         self, caller: Caller, document_id: str, text: str, schema: Schema, duties: frozenset[str]
