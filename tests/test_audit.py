@@ -60,6 +60,20 @@ async def household_ids(conn: AsyncConnection, household_code: str) -> set[int]:
     return {r.id for r in rows}
 
 
+def an_entry(**fields: Any) -> AuditEntry:
+    """An officer's read of a person, as the HTTP layer would record it (``fields`` override)."""
+    base: dict[str, Any] = {
+        "occurred_at": dt.datetime.now(dt.UTC),
+        "subject": "s",
+        "roles": ("kaigo_officer",),
+        "department": "kaigo",
+        "operation_type": "query",
+        "operation_name": "Person",
+        "person_ids": (1,),
+    }
+    return AuditEntry(**(base | fields))
+
+
 async def test_number_officer_read_records_persons_and_revealed_numbers(
     gql: Any, seeded_conn: AsyncConnection
 ) -> None:
@@ -150,14 +164,8 @@ async def test_a_changed_entry_breaks_the_chain(gql: Any, seeded_conn: AsyncConn
 async def test_entries_before_the_chains_are_verified_the_old_way(seeded_conn: AsyncConnection) -> None:
     """Chain 0 holds the entries written before revision 0005, hashed with their seq; they stay valid
     beside the new chains, and changing one is still found."""
-    entry = AuditEntry(
-        occurred_at=dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC),
-        subject="legacy",
-        roles=("kaigo_officer",),
-        department=None,
-        operation_type="query",
-        operation_name="Person",
-        person_ids=(1,),
+    entry = an_entry(
+        occurred_at=dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC), subject="legacy", department=None
     )
     prev = GENESIS
     for seq in (1, 2):
@@ -179,16 +187,8 @@ async def test_entries_before_the_chains_are_verified_the_old_way(seeded_conn: A
 
 
 async def test_the_database_and_the_server_hash_a_link_alike(seeded_conn: AsyncConnection) -> None:
-    entry = AuditEntry(
-        occurred_at=dt.datetime.now(dt.UTC),
-        subject="s",
-        roles=("kaigo_officer",),
-        department="kaigo",
-        operation_type="query",
-        operation_name="Person",
-        person_ids=(3, 1),
-        decisions=({"code": "PROVIDED", "basis_item": "42"},),
-        trace_id="ab" * 16,
+    entry = an_entry(
+        person_ids=(3, 1), decisions=({"code": "PROVIDED", "basis_item": "42"},), trace_id="ab" * 16
     )
     seq = await append(seeded_conn, entry)
     row = (
@@ -206,17 +206,8 @@ async def test_an_analyzed_empty_trail_is_appended_through_the_index(empty_datab
     try:
         async with engine.connect() as conn:
             await conn.execute(text("ANALYZE audit_events"))
-            entry = AuditEntry(
-                occurred_at=dt.datetime.now(dt.UTC),
-                subject="s",
-                roles=("kaigo_officer",),
-                department="kaigo",
-                operation_type="query",
-                operation_name="Person",
-                person_ids=(1,),
-            )
             for _ in range(20):
-                await append(conn, entry)
+                await append(conn, an_entry())
             scans = (
                 await conn.execute(
                     text(
@@ -271,14 +262,12 @@ async def test_auditor_filters_and_pages(gql: Any, seeded_conn: AsyncConnection)
 
 
 async def test_auditor_sees_decisions_by_code(seeded_conn: AsyncConnection, gql: Any) -> None:
-    entry = AuditEntry(
-        occurred_at=dt.datetime.now(dt.UTC),
+    entry = an_entry(
         subject="intermediate",
         roles=("intermediate_server",),
         department=None,
         operation_type="mutation",
         operation_name="Provide",
-        person_ids=(1,),
         decisions=({"code": "PROVIDED", "basis_item": "42"},),
     )
     await append(seeded_conn, entry)
