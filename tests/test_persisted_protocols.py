@@ -149,6 +149,17 @@ async def test_graphiql_still_opens(client: httpx.AsyncClient) -> None:
     assert named.status_code == 401
 
 
+def _counted(calls: list[str], name: str) -> Any:
+    """strawberry's ``name`` (``parse``, ``validate_document``), noting each call in ``calls``."""
+    original = getattr(strawberry_schema, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return original(*args, **kwargs)
+
+    return wrapper
+
+
 async def test_a_known_document_is_neither_parsed_nor_validated_again(
     client: httpx.AsyncClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,18 +167,8 @@ async def test_a_known_document_is_neither_parsed_nor_validated_again(
     assert first.status_code == 200
 
     calls: list[str] = []
-
-    def counted(name: str) -> Any:
-        original = getattr(strawberry_schema, name)
-
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            calls.append(name)
-            return original(*args, **kwargs)
-
-        return wrapper
-
-    monkeypatch.setattr(strawberry_schema, "parse", counted("parse"))
-    monkeypatch.setattr(strawberry_schema, "validate_document", counted("validate_document"))
+    for name in ("parse", "validate_document"):
+        monkeypatch.setattr(strawberry_schema, name, _counted(calls, name))
     for request in (
         {"extensions": apq(PERSONS)},
         {"documentId": sha(PERSONS)},
@@ -186,10 +187,7 @@ async def test_a_repeated_free_text_runs_prepared_from_its_second_sighting(
 ) -> None:
     calls: list[str] = []
     for name in ("parse", "validate_document"):
-        original = getattr(strawberry_schema, name)
-        monkeypatch.setattr(
-            strawberry_schema, name, lambda *a, _o=original, _n=name, **k: calls.append(_n) or _o(*a, **k)
-        )
+        monkeypatch.setattr(strawberry_schema, name, _counted(calls, name))
     answers = [
         (await client.post("/graphql", json={"query": PERSONS}, headers=auth)).json() for _ in range(4)
     ]

@@ -343,3 +343,27 @@ def test_free_texts_are_kept_from_their_second_sighting_never_with_a_number() ->
         assert [cache.prepared(never, max_tokens=None) for _ in range(3)] == [None, None, None]
     assert cache.prepared("{ a }", max_tokens=2) is None
     assert cache.prepared("{ a }", max_tokens=2) is None  # over the token limit: the ordinary path says so
+
+
+def test_a_document_is_validated_once_per_view_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valid or not for a view, graphql-core looks at it once: a refused text repeated is refused by
+    strawberry's ordinary path alone, not validated twice each time."""
+    from api.documents import cache as cache_module
+    from policies.roles import duties_for
+    from resolvers import schema_for
+
+    calls: list[int] = []
+    original = cache_module.validate_document
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cache_module, "validate_document", counted)
+    text = "query Numbers { persons(first: 1) { edges { node { individualNumber } } } }"
+    document = cache_module.prepare_document(document_id(text), text)
+    officer = duties_for(["kaigo_officer"])
+    chief = duties_for(["kaigo_number_officer"])
+    assert [document.validate(schema_for(officer), officer) for _ in range(3)] == [False] * 3
+    assert [document.validate(schema_for(chief), chief) for _ in range(3)] == [True] * 3
+    assert len(calls) == 2

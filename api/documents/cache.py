@@ -52,6 +52,7 @@ class PreparedDocument:
     operation_name: str | None
     operation_type: str | None  # None when the document holds several operations
     valid_for: set[frozenset[str]] = field(default_factory=set)
+    invalid_for: set[frozenset[str]] = field(default_factory=set)  # validated once too: left to strawberry
     # Whether spans may name it by id: not when its text holds a string literal. The id is the text's
     # sha256, so whoever knows the rest of the text could find the literal (a name, a kana) by guessing.
     traceable: bool = True
@@ -60,7 +61,10 @@ class PreparedDocument:
         """Whether the view of ``duties`` accepts the document (graphql-core, once per view)."""
         if duties in self.valid_for:
             return True
+        if duties in self.invalid_for:
+            return False
         if validate_document(schema._schema, self.node, (*specified_rules, OperationLimits)):
+            self.invalid_for.add(duties)
             return False  # the request runs on the ordinary path, which reports the errors
         self.valid_for.add(duties)
         return True
@@ -149,7 +153,9 @@ class TextCache:
     a text holding a literal shaped like an individual number (個人番号) is never kept, nor one over
     ``max_text`` characters. Nothing is registered and no span names these by id."""
 
-    def __init__(self, *, size: int = 256, max_text: int = 16 * 1024) -> None:
+    # At most 128 texts of at most 8 KiB: a parsed document weighs ~100 times its text (a 19 KB text of
+    # 5,000 tokens, the token limit, ~1.8 MB), so ~100 MB a worker at worst, ~25 MB for typical queries.
+    def __init__(self, *, size: int = 128, max_text: int = 8 * 1024) -> None:
         self.max_text = max_text
         self._documents = DocumentCache(size=size)
         self._sighted: OrderedDict[str, None] = OrderedDict()  # ids seen once (bounded)
