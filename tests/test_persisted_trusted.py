@@ -328,6 +328,19 @@ def test_the_lru_keeps_the_recent_documents() -> None:
     assert cache.put(prepare_document(docs[0].id, "{ a }")) is docs[0]  # one shared entry per id
 
 
+def test_the_cache_keeps_texts_within_its_budget() -> None:
+    """Any client may register documents: the texts kept are bounded in size, not only in number."""
+    from api.documents.cache import prepare_document
+
+    cache = DocumentCache(size=10, text_budget=20)
+    texts = ["{ aaaaaa }", "{ bbbbbb }", "{ cccccc }"]  # 10 characters each
+    docs = [cache.put(prepare_document(document_id(t), t)) for t in texts]
+    assert len(cache) == 2 and cache.get(docs[0].id) is None and cache.get(docs[2].id) is docs[2]
+    big = "{ " + "x" * 30 + " }"
+    kept = cache.put(prepare_document(document_id(big), big))
+    assert len(cache) == 1 and cache.get(kept.id) is kept  # the newest stays, whatever its size
+
+
 def test_free_texts_are_kept_from_their_second_sighting_never_with_a_number() -> None:
     from api.documents import TextCache
 

@@ -100,17 +100,24 @@ def _holds_string_literal(node: DocumentNode) -> bool:
 
 
 class DocumentCache:
+    """At most ``size`` documents whose texts total at most ``text_budget`` characters, least recently
+    used out first. The budget bounds the memory: a parsed document weighs ~100 times its text (a 19 KB
+    text of 5,000 tokens, the token limit, ~1.8 MB), and any client may register documents."""
+
     def __init__(
         self,
         *,
         size: int = 1024,
+        text_budget: int = 1024 * 1024,
         recheck_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.size = size
+        self.text_budget = text_budget
         self.recheck_seconds = recheck_seconds
         self._clock = clock
         self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._text = 0  # characters of the texts kept
         self._confirmed: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     def get(self, document_id: str) -> PreparedDocument | None:
@@ -122,9 +129,14 @@ class DocumentCache:
     def put(self, document: PreparedDocument) -> PreparedDocument:
         """Keep ``document`` (or the entry already kept for its id, which every request then shares)."""
         kept = self._documents.setdefault(document.id, document)
+        if kept is document:
+            self._text += len(document.text)
         self._documents.move_to_end(document.id)
-        while len(self._documents) > self.size:
-            self._documents.popitem(last=False)
+        while len(self._documents) > 1 and (
+            len(self._documents) > self.size or self._text > self.text_budget
+        ):
+            _, evicted = self._documents.popitem(last=False)
+            self._text -= len(evicted.text)
         return kept
 
     def registered(self, client_name: str, document_id: str) -> bool:
@@ -153,11 +165,9 @@ class TextCache:
     a text holding a literal shaped like an individual number (個人番号) is never kept, nor one over
     ``max_text`` characters. Nothing is registered and no span names these by id."""
 
-    # At most 128 texts of at most 8 KiB: a parsed document weighs ~100 times its text (a 19 KB text of
-    # 5,000 tokens, the token limit, ~1.8 MB), so ~100 MB a worker at worst, ~25 MB for typical queries.
-    def __init__(self, *, size: int = 128, max_text: int = 8 * 1024) -> None:
+    def __init__(self, *, size: int = 128, max_text: int = 8 * 1024, text_budget: int = 256 * 1024) -> None:
         self.max_text = max_text
-        self._documents = DocumentCache(size=size)
+        self._documents = DocumentCache(size=size, text_budget=text_budget)
         self._sighted: OrderedDict[str, None] = OrderedDict()  # ids seen once (bounded)
         self._sighted_size = 4 * size
 
