@@ -157,3 +157,17 @@ async def audit_entries_after(engine: AsyncEngine, seq: int) -> list[dict[str, A
             )
         ).mappings()
         return [dict(r) for r in rows]
+
+
+def deep_query(levels: int) -> str:
+    """Persons → household → members, ``levels`` times over: deeper than the limit past a few."""
+    inner = "id"
+    for _ in range(levels):
+        inner = f"household {{ members {{ {inner} }} }}"
+    return f"{{ persons(first: 1) {{ nodes {{ {inner} }} }} }}"
+
+
+def fragment_bomb() -> str:
+    """Forty fragments each spreading the next twice: 2**40 fields once expanded."""
+    fragments = " ".join(f"fragment F{i} on Person {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40))
+    return "{ persons(first: 1) { nodes { ...F0 } } } " + fragments + " fragment F40 on Person { id }"

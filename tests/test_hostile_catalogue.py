@@ -29,7 +29,17 @@ from api.documents import document_id
 from persistence.crypto import NumberVault
 from policies.individual_number import complete, find_valid_numbers
 
-from .hostile_support import LEAKS, City, Snapshot, audit_entries_after, audit_md5, committed_city, snapshot
+from .hostile_support import (
+    LEAKS,
+    City,
+    Snapshot,
+    audit_entries_after,
+    audit_md5,
+    committed_city,
+    deep_query,
+    fragment_bomb,
+    snapshot,
+)
 
 pytestmark = pytest.mark.db
 
@@ -81,18 +91,6 @@ def _inquiry(**overrides: Any) -> dict[str, Any]:
     }
     value.update(overrides)
     return {"input": value}
-
-
-def _deep(levels: int) -> str:
-    inner = "id"
-    for _ in range(levels):
-        inner = f"household {{ members {{ {inner} }} }}"
-    return f"{{ persons(first: 1) {{ nodes {{ {inner} }} }} }}"
-
-
-def _fragment_bomb() -> str:
-    fragments = " ".join(f"fragment F{i} on Person {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40))
-    return "{ persons(first: 1) { nodes { ...F0 } } } " + fragments + " fragment F40 on Person { id }"
 
 
 def _nested_json(levels: int) -> bytes:
@@ -256,7 +254,7 @@ CASES: list[Case] = [
         code="QUERY_TOO_LARGE",
     ),
     gql("comment flood", "{ viewer { subject } }" + "\n#" * 6000, code="QUERY_TOO_LARGE"),
-    gql("deep query", _deep(30), code="QUERY_TOO_DEEP"),
+    gql("deep query", deep_query(30), code="QUERY_TOO_DEEP"),
     gql(
         "alias bomb",
         "{ persons(first: 1) { nodes { " + " ".join(f"a{i}: id" for i in range(500)) + " } } }",
@@ -268,7 +266,7 @@ CASES: list[Case] = [
         code="TOO_MANY_ROOT_FIELDS",
     ),
     gql("root fields without aliases", "{ " + "__typename " * 40 + "}", code="TOO_MANY_ROOT_FIELDS"),
-    gql("fragment bomb", _fragment_bomb(), code="QUERY_TOO_COMPLEX"),
+    gql("fragment bomb", fragment_bomb(), code="QUERY_TOO_COMPLEX"),
     gql(
         "fragment cycle",
         "{ persons(first: 1) { nodes { ...A } } } fragment A on Person { ...B } fragment B on Person { ...A }",

@@ -77,6 +77,20 @@ async def test_a_persisted_introspection_query_meets_the_same_gate(
     assert [e["extensions"]["code"] for e in body["errors"]] == ["INTROSPECTION_DISABLED"]
 
 
+@pytest.mark.db
+async def test_a_repeated_free_text_introspection_meets_the_same_gate(
+    production_client: httpx.AsyncClient, token_for: Callable[..., str]
+) -> None:
+    """Kept by the worker once a role that may introspect sent it twice (TextCache): still refused."""
+    for _ in range(2):
+        allowed = await _post(production_client, token_for("system_operator"), {"query": SCHEMA})
+        assert "errors" not in allowed.json()
+    for _ in range(3):
+        body = (await _post(production_client, token_for("kaigo_officer"), {"query": SCHEMA})).json()
+        assert body.get("data") is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["INTROSPECTION_DISABLED"]
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [

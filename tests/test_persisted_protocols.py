@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.documents import document_id
 
+from .hostile_support import deep_query, fragment_bomb
 from .persisted_support import VIEWER, apq, refusal, sha
 
 pytestmark = pytest.mark.db
@@ -193,6 +194,25 @@ async def test_a_repeated_free_text_runs_prepared_from_its_second_sighting(
     ]
     assert "errors" not in answers[0] and all(a == answers[0] for a in answers)
     assert calls == ["parse", "validate_document"]  # the first sighting only
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        (deep_query(30), "QUERY_TOO_DEEP"),
+        (fragment_bomb(), "QUERY_TOO_COMPLEX"),
+        ("{ persons(first: 1) { edges { node { nope } } } }", "GRAPHQL_VALIDATION_FAILED"),
+    ],
+    ids=["deep", "fragment bomb", "unknown field"],
+)
+async def test_a_repeated_refused_text_is_refused_every_time(
+    client: httpx.AsyncClient, auth: dict[str, str], query: str, code: str
+) -> None:
+    """The first sighting, the second (prepared, found invalid) and the later ones answer alike."""
+    for _ in range(3):
+        body = (await client.post("/graphql", json={"query": query}, headers=auth)).json()
+        assert body.get("data") is None
+        assert code in [e["extensions"]["code"] for e in body["errors"]], body
 
 
 async def test_a_repeated_free_text_is_still_validated_for_each_view(
