@@ -77,6 +77,7 @@ __all__ = [
     "ParseLimits",
     "configure",
     "current",
+    "holds_string_literal",
     "operation_errors",
 ]
 
@@ -408,17 +409,24 @@ def _holds_nul(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def _nul_in_string_tokens(document: DocumentNode) -> bool:
-    """Whether a string token of the document's source holds U+0000 (a document without its tokens:
-    assume it may). A walk of the token list, a few µs where visiting the AST costs tens."""
-    if document.loc is None:
-        return True
-    token: Token | None = document.loc.start_token
+def _string_tokens(document: DocumentNode) -> Iterator[str]:
+    """The values of the string literals in the document's source (parsed with its tokens): a walk of
+    the token list, a few µs where visiting the AST costs tens."""
+    token: Token | None = document.loc.start_token if document.loc is not None else None
     while token is not None:
-        if token.kind in _STRING_TOKENS and _NUL in (token.value or ""):
-            return True
+        if token.kind in _STRING_TOKENS:
+            yield token.value or ""
         token = token.next
-    return False
+
+
+def holds_string_literal(document: DocumentNode) -> bool:
+    """Whether the document holds a string literal (a document without its tokens: assume it does)."""
+    return document.loc is None or next(_string_tokens(document), None) is not None
+
+
+def _nul_in_string_tokens(document: DocumentNode) -> bool:
+    """Whether a string literal holds U+0000 (a document without its tokens: assume it may)."""
+    return document.loc is None or any(_NUL in value for value in _string_tokens(document))
 
 
 def _nul_errors(document: DocumentNode, variables: Any) -> list[GraphQLError]:

@@ -106,13 +106,15 @@ _hashes: dict[str, str] = {}
 def _cached_hash(text: str | None, document: DocumentNode) -> str:
     """``document_hash``, remembered per document text (in memory only) for the repeated operations;
     never for a text holding a literal individual number (個人番号), which must not become a cache key."""
-    if text is None or contains_valid_number(text):
+    if text is None:
         return document_hash(document)
-    found = _hashes.get(text)
+    found = _hashes.get(text)  # a text kept here was found clean when it was kept
     if found is None:
-        if len(_hashes) >= _HASHES_KEPT:
-            _hashes.clear()
-        found = _hashes[text] = document_hash(document)
+        found = document_hash(document)
+        if not contains_valid_number(text):
+            if len(_hashes) >= _HASHES_KEPT:
+                _hashes.clear()
+            _hashes[text] = found
     return found
 
 

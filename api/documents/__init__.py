@@ -7,7 +7,7 @@ one parse and one validation per worker and role view; ``manifests`` imports wha
 """
 
 from .cache import DocumentCache, PreparedDocument, TextCache
-from .extension import current_document_id, running, served_view, traced_document_id
+from .extension import running, served_view, traced_document_id
 from .ids import document_id, parse_document_id
 from .registry import Caller, Plan, Registry
 from .requests import DocumentReference, DocumentRequestData, reference_of
@@ -21,7 +21,6 @@ __all__ = [
     "PreparedDocument",
     "Registry",
     "TextCache",
-    "current_document_id",
     "document_id",
     "parse_document_id",
     "reference_of",

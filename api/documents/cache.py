@@ -23,21 +23,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from graphql import (
-    BREAK,
-    DocumentNode,
-    GraphQLSyntaxError,
-    OperationDefinitionNode,
-    Visitor,
-    parse,
-    specified_rules,
-    visit,
-)
+from graphql import DocumentNode, GraphQLSyntaxError, OperationDefinitionNode, parse, specified_rules
 from strawberry import Schema
 from strawberry.schema.schema import validate_document
 
 from policies.individual_number import contains_valid_number
-from resolvers.limits import OperationLimits
+from resolvers.limits import OperationLimits, holds_string_literal
 
 from .ids import document_id
 
@@ -76,27 +67,13 @@ def prepare_document(
     """Parse a document (raises ``GraphQLSyntaxError``, also past ``max_tokens``); ``document_id`` must
     be the text's sha256. ``named=False``: a text its client sent without an id, never named by one."""
     node = parse(text, max_tokens=max_tokens)
-    traceable = named and not _holds_string_literal(node)
+    traceable = named and not holds_string_literal(node)
     operations = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) == 1:
         only = operations[0]
         name = only.name.value if only.name else None
         return PreparedDocument(document_id, text, node, name, only.operation.value, traceable=traceable)
     return PreparedDocument(document_id, text, node, None, None, traceable=traceable)
-
-
-class _StringLiterals(Visitor):
-    found = False
-
-    def enter_string_value(self, *_: object) -> object:
-        self.found = True
-        return BREAK
-
-
-def _holds_string_literal(node: DocumentNode) -> bool:
-    finder = _StringLiterals()
-    visit(node, finder)
-    return finder.found
 
 
 class DocumentCache:
@@ -173,12 +150,14 @@ class TextCache:
 
     def prepared(self, text: str, *, max_tokens: int | None) -> PreparedDocument | None:
         """The kept document for ``text``; None the first time it is seen (or when it is not kept)."""
-        if len(text) > self.max_text or contains_valid_number(text):
+        if len(text) > self.max_text:
             return None
         key = document_id(text)
         found = self._documents.get(key)
         if found is not None:
-            return found
+            return found  # kept, so found clean when it was first sighted
+        if contains_valid_number(text):
+            return None
         if key not in self._sighted:
             self._sighted[key] = None
             while len(self._sighted) > self._sighted_size:

@@ -19,7 +19,7 @@ from resolvers import KaigoSchema, schema_for
 
 from .cache import PreparedDocument
 
-__all__ = ["PreparedDocuments", "current_document_id", "running", "served_view", "traced_document_id"]
+__all__ = ["PreparedDocuments", "running", "served_view", "traced_document_id"]
 
 _CURRENT: ContextVar[PreparedDocument | None] = ContextVar("kaigo_prepared_document", default=None)
 
@@ -35,12 +35,6 @@ class PreparedDocuments(SchemaExtension):
         if _CURRENT.get() is not None:
             self.execution_context.pre_execution_errors = []  # validated for this view already
         yield
-
-
-def current_document_id() -> str | None:
-    """The id of the persisted document being run, if any."""
-    document = _CURRENT.get()
-    return document.id if document is not None else None
 
 
 def traced_document_id() -> str | None:
