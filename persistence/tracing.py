@@ -188,13 +188,23 @@ def leaf_span(name: str, kind: SpanKind, attributes: dict[str, AttributeValue]) 
     context = span.context if isinstance(span, Leaf) else span.get_span_context()  # type: ignore[attr-defined]
     token = _leaf_parent.set(context)
     try:
-        yield span
+        with _ending(span):
+            yield span
+    finally:
+        _leaf_parent.reset(token)
+
+
+@contextmanager
+def _ending(span: _Span) -> Iterator[None]:
+    """End ``span`` after the block; a failure names its exception class only (a message can quote a
+    value)."""
+    try:
+        yield
     except BaseException as exc:
         span.set_attribute("error.type", type(exc).__name__)
         span.set_status(_ERROR)
         raise
     finally:
-        _leaf_parent.reset(token)
         span.end()
 
 
@@ -243,14 +253,8 @@ def statement_span(statement: str) -> Iterator[None]:
     if span is None:
         yield
         return
-    try:
+    with _ending(span):
         yield
-    except BaseException as exc:
-        span.set_attribute("error.type", type(exc).__name__)  # the class only: a message can quote a value
-        span.set_status(_ERROR)
-        raise
-    finally:
-        span.end()
 
 
 def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:

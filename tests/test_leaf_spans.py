@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from opentelemetry.context import attach, detach
@@ -32,22 +33,27 @@ def _configure(memory: InMemorySpanExporter) -> None:
     telemetry.configure(exporter=memory)
 
 
-def _under_root() -> tuple[object, object]:
+@contextmanager
+def _under_root() -> Iterator[None]:
+    """The block runs under an SDK server span named ``root``, which ends after it."""
     tracer = current_tracer()
     assert tracer is not None
     root = tracer.start_span("root", kind=SpanKind.SERVER)
-    return root, attach(set_span_in_context(root))
+    token = attach(set_span_in_context(root))
+    try:
+        yield
+    finally:
+        detach(token)
+        root.end()
 
 
 def test_a_leaf_is_the_span_the_sdk_would_have_made(exporter: InMemorySpanExporter) -> None:
     _configure(exporter)
-    root, token = _under_root()
-    with leaf_span("dataloader persons", SpanKind.INTERNAL, {"kaigo.loader.batch_size": 3}) as batch:
+    batch_attributes = {"kaigo.loader.batch_size": 3}
+    with _under_root(), leaf_span("dataloader persons", SpanKind.INTERNAL, batch_attributes) as batch:
         assert isinstance(batch, Leaf)
         with statement_span(SQL):
             pass
-    detach(token)
-    root.end()  # type: ignore[attr-defined]
     statement, loader, sdk_root = exporter.get_finished_spans()
     assert sdk_root.name == "root"
     assert loader.parent == sdk_root.context and statement.parent == loader.context
@@ -65,11 +71,8 @@ def test_a_leaf_is_the_span_the_sdk_would_have_made(exporter: InMemorySpanExport
 
 def test_a_failed_leaf_names_the_exception_class_only(exporter: InMemorySpanExporter) -> None:
     _configure(exporter)
-    root, token = _under_root()
-    with pytest.raises(ValueError), leaf_span("dataloader persons", SpanKind.INTERNAL, {}):
+    with _under_root(), pytest.raises(ValueError), leaf_span("dataloader persons", SpanKind.INTERNAL, {}):
         raise ValueError("123456789018 must not reach a span")
-    detach(token)
-    root.end()  # type: ignore[attr-defined]
     leaf = exporter.get_finished_spans()[0]
     assert leaf.status.status_code is StatusCode.ERROR and leaf.status.description is None
     assert dict(leaf.attributes or {}) == {"error.type": "ValueError"}
@@ -81,12 +84,10 @@ def test_a_leaf_follows_its_parents_sampling(
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
     monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
     _configure(exporter)
-    root, token = _under_root()
-    assert start_leaf("SELECT", SpanKind.CLIENT, {}) is None
-    with statement_span(SQL):
-        pass
-    detach(token)
-    root.end()  # type: ignore[attr-defined]
+    with _under_root():
+        assert start_leaf("SELECT", SpanKind.CLIENT, {}) is None
+        with statement_span(SQL):
+            pass
     assert exporter.get_finished_spans() == ()
 
 
@@ -95,12 +96,10 @@ def test_a_sampler_that_is_not_parent_based_gets_sdk_spans(
 ) -> None:
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
     _configure(exporter)
-    root, token = _under_root()
-    span = start_leaf("SELECT", SpanKind.CLIENT, {})
-    assert span is not None and not isinstance(span, Leaf)
-    span.end()
-    detach(token)
-    root.end()  # type: ignore[attr-defined]
+    with _under_root():
+        span = start_leaf("SELECT", SpanKind.CLIENT, {})
+        assert span is not None and not isinstance(span, Leaf)
+        span.end()
     statement, sdk_root = exporter.get_finished_spans()
     assert statement.parent == sdk_root.context
 
@@ -116,11 +115,8 @@ def test_without_a_parent_the_sdk_makes_a_root_span(exporter: InMemorySpanExport
 def test_untraced_and_off_make_nothing(exporter: InMemorySpanExporter) -> None:
     assert start_leaf("SELECT", SpanKind.CLIENT, {}) is None  # tracing off
     _configure(exporter)
-    root, token = _under_root()
-    with untraced():
+    with _under_root(), untraced():
         assert start_leaf("SELECT", SpanKind.CLIENT, {}) is None
-    detach(token)
-    root.end()  # type: ignore[attr-defined]
     assert [s.name for s in exporter.get_finished_spans()] == ["root"]
 
 
@@ -129,23 +125,18 @@ def test_the_attribute_length_limit_applies_to_leaves(
 ) -> None:
     monkeypatch.setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "10")
     _configure(exporter)
-    root, token = _under_root()
-    with statement_span(SQL):
+    with _under_root(), statement_span(SQL):
         pass
-    detach(token)
-    root.end()  # type: ignore[attr-defined]
     statement = exporter.get_finished_spans()[0]
     assert dict(statement.attributes or {})["db.query.text"] == SQL[:10]
 
 
 def test_a_log_line_inside_a_leaf_names_the_leaf(exporter: InMemorySpanExporter) -> None:
     _configure(exporter)
-    root, token = _under_root()
-    record = logging.LogRecord("kaigo.test", logging.INFO, __file__, 1, "inside", None, None)
-    with leaf_span("dataloader persons", SpanKind.INTERNAL, {}):
-        line = json.loads(JsonFormatter().format(record))
-    detach(token)
-    root.end()  # type: ignore[attr-defined]
+    with _under_root():
+        record = logging.LogRecord("kaigo.test", logging.INFO, __file__, 1, "inside", None, None)
+        with leaf_span("dataloader persons", SpanKind.INTERNAL, {}):
+            line = json.loads(JsonFormatter().format(record))
     leaf, sdk_root = exporter.get_finished_spans()
     assert line["span_id"] == format(leaf.context.span_id, "016x")
     assert line["trace_id"] == format(sdk_root.context.trace_id, "032x")
@@ -153,10 +144,7 @@ def test_a_log_line_inside_a_leaf_names_the_leaf(exporter: InMemorySpanExporter)
 
 def test_a_number_in_a_leaf_is_redacted_before_export(exporter: InMemorySpanExporter) -> None:
     _configure(exporter)
-    root, token = _under_root()
-    with leaf_span("dataloader persons", SpanKind.INTERNAL, {"note": "番号 123456789018"}):
+    with _under_root(), leaf_span("dataloader persons", SpanKind.INTERNAL, {"note": "番号 123456789018"}):
         pass
-    detach(token)
-    root.end()  # type: ignore[attr-defined]
     leaf = exporter.get_finished_spans()[0]
     assert dict(leaf.attributes or {})["note"] == telemetry.REDACTED
