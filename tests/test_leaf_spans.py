@@ -12,6 +12,7 @@ import pytest
 from opentelemetry.context import attach, detach
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode, set_span_in_context
+from opentelemetry.util.types import AttributeValue
 
 from api import telemetry
 from api.logs import JsonFormatter
@@ -49,7 +50,7 @@ def _under_root() -> Iterator[None]:
 
 def test_a_leaf_is_the_span_the_sdk_would_have_made(exporter: InMemorySpanExporter) -> None:
     _configure(exporter)
-    batch_attributes = {"kaigo.loader.batch_size": 3}
+    batch_attributes: dict[str, AttributeValue] = {"kaigo.loader.batch_size": 3}
     with _under_root(), leaf_span("dataloader persons", SpanKind.INTERNAL, batch_attributes) as batch:
         assert isinstance(batch, Leaf)
         with statement_span(SQL):
