@@ -19,8 +19,8 @@ interleaved (the machine is shared and noisy, so only ratios within the run mean
   the variants.
 
 The issue's target: audit and tracing together cost at most 10 % of the throughput. The query here is
-free text (parsed and validated on each request); a persisted document costs the server less, so the
-same layers weigh more against it: bench/security_http.py measures that over HTTP.
+free text, the same each time, so the app keeps it parsed and validated from its second sighting, as a
+persisted document; bench/security_http.py measures the persisted document over HTTP.
 """
 
 from __future__ import annotations

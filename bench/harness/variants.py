@@ -28,15 +28,14 @@ from starlette.applications import Starlette
 def create_audit_off() -> Starlette:
     from api.app import create_app
     from api.runtime import build_runtime
-    from api.settings import Settings, _introspection_roles
+    from api.settings import Settings
 
-    # The production server's settings (introspection off, no IDE, the dev keys refused); only the
-    # environment says development, which api/audit.py requires to let the audit trail be switched off.
-    settings = dataclasses.replace(
-        Settings.from_env(),
-        env="production",
-        introspection_roles=_introspection_roles({**os.environ, "KAIGO_ENV": "production"}),
-    )
+    # The production server's settings (introspection off, no IDE, the dev keys refused), read as
+    # production reads them; then the environment says development, which api/audit.py requires to let
+    # the audit trail be switched off.
+    os.environ["KAIGO_ENV"] = "production"
+    settings = Settings.from_env()
+    os.environ["KAIGO_ENV"] = "development"
     runtime = dataclasses.replace(build_runtime(settings), audit_enabled=False)
     return create_app(runtime)
 
