@@ -76,11 +76,12 @@ def build_context(
     """A fresh context (and fresh DataLoaders) for one request.  ``today`` defaults to
     :func:`request_date` (today in Japan)."""
     audit = AuditCollector()
+    day = today if today is not None else request_date()
     return Context(
         principal=principal,
         db=db,
         vault=vault,
-        loaders=Loaders(db, audit=audit),
-        today=today if today is not None else request_date(),
+        loaders=Loaders(db, audit=audit, today=day),
+        today=day,
         audit=audit,
     )

@@ -1,5 +1,5 @@
-"""宛名 — persons: rows to schema objects, the filter and keyset pagination of ``persons``, and the
-lookup by individual number (through the blind index, never by the number itself)."""
+"""宛名 — persons: the filter and keyset pagination of ``persons``, and the lookup by individual number
+(through the blind index, never by the number itself)."""
 
 from __future__ import annotations
 
@@ -9,43 +9,25 @@ import datetime as dt
 import re
 from typing import Any, Final
 
-import strawberry
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_, union_all
-from sqlalchemy.engine import Row
 
 from persistence.db import SerialSession
 from persistence.models import Certification as CertificationRow
 from persistence.models import Person as PersonRow
 from persistence.models import Qualification as QualificationRow
-from schema.enums import MoveReason, Relationship, ResidentStatus, Sex
 from schema.errors import BadUserInput
-from schema.persons import (
-    Address,
-    Alias,
-    Contact,
-    Delivery,
-    ForeignResident,
-    MoveAddress,
-    PageInfo,
-    Person,
-    PersonConnection,
-    PersonEdge,
-    PersonFilter,
-    ResidentMove,
-)
+from schema.persons import PageInfo, Person, PersonConnection, PersonEdge, PersonFilter
+
+from .sources import shape_of
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
-    "PERSON_COLUMNS",
     "decode_cursor",
     "encode_cursor",
-    "household_order",
-    "move_from_row",
     "parse_person_id",
     "person_by_index",
     "person_conditions",
-    "person_from_row",
     "persons_page",
 ]
 
@@ -58,86 +40,11 @@ MAX_PAGE_SIZE: Final = 500
 MAX_KANA_PREFIX: Final = 50
 MAX_ID: Final = 2**63 - 1
 
-# Everything a Person needs; the blind index and the network linkage code are never read here.
-PERSON_COLUMNS: Final = tuple(
-    c for c in persons.c if c.name not in {"individual_number_index", "linkage_code", "created_at"}
-)
-
 # Full-width katakana; after the first character also 長音 ー, 中黒 ・, ＝ and spaces (as stored).
 KANA_PREFIX = re.compile(r"[ァ-ヶ][ァ-ヶー・＝　 ]*")
 INSURED_NUMBER = re.compile(r"[0-9]{10}")
 ADDRESSEE_CODE = re.compile(r"[0-9]{10,15}")
 ID = re.compile(r"[1-9][0-9]{0,18}")
-
-
-# --- rows to objects ----------------------------------------------------------------------------
-
-
-def person_from_row(r: Row[Any]) -> Person:
-    foreign = (
-        ForeignResident(
-            nationality=r.nationality,
-            residence_period=r.residence_period,
-            residence_expires_on=r.residence_expires_on,
-            since=r.foreign_resident_since,
-            entry_purpose=r.entry_purpose,
-        )
-        if any(
-            v is not None
-            for v in (
-                r.nationality,
-                r.residence_period,
-                r.residence_expires_on,
-                r.foreign_resident_since,
-                r.entry_purpose,
-            )
-        )
-        else None
-    )
-    delivery = (
-        Delivery(name=r.delivery_name, postal_code=r.delivery_postal_code, address=r.delivery_address)
-        if r.delivery_name is not None or r.delivery_address is not None or r.delivery_postal_code is not None
-        else None
-    )
-    return Person(
-        pk=r.id,
-        id=strawberry.ID(str(r.id)),
-        individual_number_enc=r.individual_number_enc,
-        household_code=r.household_code,
-        relationship=Relationship(r.relationship),
-        addressee_code=r.addressee_code,
-        name=r.name,
-        name_kana=r.name_kana,
-        birth_date=r.birth_date,
-        sex=Sex(r.sex),
-        address=Address(
-            code=r.address_code, postal_code=r.postal_code, line=r.address, building=r.address_building
-        ),
-        alias=Alias(name=r.alias_name, name_kana=r.alias_name_kana) if r.alias_name is not None else None,
-        resident_status=ResidentStatus(r.resident_status),
-        foreign_resident=foreign,
-        contact=Contact(phone=r.phone),
-        delivery=delivery,
-        no_automatic_response=r.no_automatic_response,
-        special_notes=r.special_notes,
-    )
-
-
-def _move_address(postal_code: str | None, line: str | None, building: str | None) -> MoveAddress | None:
-    if postal_code is None and line is None and building is None:
-        return None
-    return MoveAddress(postal_code=postal_code, line=line, building=building)
-
-
-def move_from_row(r: Row[Any]) -> ResidentMove:
-    return ResidentMove(
-        moved_on=r.moved_on,
-        notified_on=r.notified_on,
-        reason=MoveReason(r.reason),
-        resident_status_after=ResidentStatus(r.resident_status_after),
-        previous_address=_move_address(r.previous_postal_code, r.previous_address, r.previous_building),
-        next_address=_move_address(r.next_postal_code, r.next_address, r.next_building),
-    )
 
 
 # --- arguments ----------------------------------------------------------------------------------
@@ -285,8 +192,10 @@ async def persons_page(
     others = _other_conditions(f, today=today)
     p = persons.c
 
+    selected = _person_columns()
+
     def page(*conditions: ColumnElement[bool]) -> Select[Any]:
-        statement = select(*PERSON_COLUMNS).where(*conditions)
+        statement = select(*selected).where(*conditions)
         if after_pk is not None:
             # Keyset: the cursor holds only the id; its sort key is read in the same statement.
             cursor_kana = select(p.name_kana).where(p.id == after_pk).scalar_subquery()
@@ -300,7 +209,8 @@ async def persons_page(
         statement = select(merged).order_by(merged.c.name_kana, merged.c.id).limit(first + 1)
     rows = (await db.execute(statement)).all()
     conditions = _all(kana, others)
-    edges = [PersonEdge(cursor=encode_cursor(r.id), node=person_from_row(r)) for r in rows[:first]]
+    build = shape_of(Person).build
+    edges = [PersonEdge(cursor=encode_cursor(r.id), node=build(r._mapping)) for r in rows[:first]]
 
     async def count() -> int:
         total = await db.execute(select(func.count()).select_from(persons).where(*conditions))
@@ -320,12 +230,12 @@ async def persons_page(
 
 async def person_by_index(db: SerialSession, index: bytes) -> Person | None:
     """The person whose blind index (keyed hash of the individual number) is ``index``."""
-    row = (
-        await db.execute(select(*PERSON_COLUMNS).where(persons.c.individual_number_index == index))
-    ).first()
-    return person_from_row(row) if row is not None else None
+    statement = select(*_person_columns()).where(persons.c.individual_number_index == index)
+    row = (await db.execute(statement)).first()
+    return shape_of(Person).build(row._mapping) if row is not None else None
 
 
-def household_order() -> tuple[Any, ...]:
-    """Head first (続柄 01), then by relationship code, birth date and id."""
-    return (persons.c.relationship, persons.c.birth_date, persons.c.id)
+def _person_columns() -> list[Any]:
+    """The columns a Person reads (the blind index and the network linkage code are no field's)."""
+    shape = shape_of(Person)
+    return [persons.c[name] for name in sorted(shape.columns)]

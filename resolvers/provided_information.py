@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from policies.legal_bases import information_items
-from schema.certifications import Certification
+from schema.benefits import Benefits
 from schema.legal_bases import information_item
-from schema.levies import installment_status
+from schema.levies import Levy, LevyInstallment
+from schema.persons import Person
 from schema.provided import (
     ProvidedBenefits,
     ProvidedCertification,
@@ -26,38 +27,36 @@ from schema.provided import (
     ProvidedQualification,
     ProvidedReimbursement,
 )
+from schema.qualifications import Qualification
 
 from .loaders import Loaders
 
-__all__ = ["current_certification", "gather"]
+__all__ = ["gather"]
 
 COST_LIMIT = "COST_LIMIT"  # reduction_kind name of 負担限度額認定 (codes.toml)
-
-
-def current_certification(cases: Sequence[Certification], on: dt.date) -> Certification | None:
-    """The decided, uncancelled certification valid on ``on`` (latest start wins), as Person's."""
-    valid = [c for c in cases if c.is_valid_on(on)]
-    if not valid:
-        return None
-    return max(valid, key=lambda c: (c.decision.valid_from if c.decision else dt.date.min, c.pk))
 
 
 async def gather(
     loaders: Loaders, person_ids: Sequence[int], items: Iterable[str], *, as_of: dt.date
 ) -> dict[int, ProvidedInformation]:
-    """For each person id, the information of ``items`` (ids of information_items.toml) as of ``as_of``."""
+    """For each person id, the information of ``items`` (ids of information_items.toml) as of ``as_of``,
+    the request date of ``loaders`` (certifications valid, installments overdue, arrears: as of it)."""
     wanted = set(items)
     ids = list(dict.fromkeys(person_ids))
     out: dict[int, dict[str, Any]] = {pid: {} for pid in ids}
 
     if wanted & {"QUALIFICATION", "COPAY_RATIO"}:
-        found = await loaders.qualifications.load_many(ids)
+        found = await loaders.many(Person, "qualifications", ids)
         qualification = {pid: (qs[0] if qs else None) for pid, qs in zip(ids, found, strict=True)}
         qpks = [q.pk for q in qualification.values() if q is not None]
         if "QUALIFICATION" in wanted:
-            events = dict(zip(qpks, await loaders.qualification_events.load_many(qpks), strict=True))
-            admissions = dict(zip(qpks, await loaders.facility_admissions.load_many(qpks), strict=True))
-            certificates = dict(zip(qpks, await loaders.certificate_issuances.load_many(qpks), strict=True))
+            events = dict(zip(qpks, await loaders.many(Qualification, "events", qpks), strict=True))
+            admissions = dict(
+                zip(qpks, await loaders.many(Qualification, "facility_admissions", qpks), strict=True)
+            )
+            certificates = dict(
+                zip(qpks, await loaders.many(Qualification, "certificates", qpks), strict=True)
+            )
             for pid, q in qualification.items():
                 out[pid]["qualification"] = (
                     ProvidedQualification(
@@ -81,13 +80,12 @@ async def gather(
                     else None
                 )
         if "COPAY_RATIO" in wanted:
-            ratios = dict(zip(qpks, await loaders.copay_ratios.load_many(qpks), strict=True))
+            ratios = dict(zip(qpks, await loaders.many(Qualification, "copay_ratios", qpks), strict=True))
             for pid, q in qualification.items():
                 out[pid]["copay_ratios"] = ratios[q.pk] if q is not None else []
 
     if "CERTIFICATION" in wanted:
-        for pid, cases in zip(ids, await loaders.certifications.load_many(ids), strict=True):
-            current = current_certification(cases, as_of)
+        for pid, current in zip(ids, await loaders.many(Person, "current_certification", ids), strict=True):
             decision = current.decision if current is not None else None
             out[pid]["certification"] = (
                 ProvidedCertification(
@@ -105,18 +103,18 @@ async def gather(
             )
 
     if wanted & {"COST_LIMIT", "REDUCTION"}:
-        for pid, reductions in zip(ids, await loaders.cost_reductions.load_many(ids), strict=True):
+        for pid, reductions in zip(ids, await loaders.many(Benefits, "reductions", ids), strict=True):
             if "COST_LIMIT" in wanted:
                 out[pid]["cost_limits"] = [r for r in reductions if r.kind.name == COST_LIMIT]
             if "REDUCTION" in wanted:
                 out[pid]["reductions"] = [r for r in reductions if r.kind.name != COST_LIMIT]
 
     if "BENEFITS" in wanted:
-        claims = await loaders.claim_results.load_many([(pid, None, None) for pid in ids])
-        notices = await loaders.recipient_notices.load_many(ids)
-        reimbursements = await loaders.reimbursements.load_many(ids)
-        high_cost = await loaders.high_cost_benefits.load_many(ids)
-        combined = await loaders.combined_benefits.load_many(ids)
+        claims = await loaders.many(Benefits, "claim_results", ids, {"from_": None, "to": None})
+        notices = await loaders.many(Benefits, "recipient_notices", ids)
+        reimbursements = await loaders.many(Benefits, "reimbursements", ids)
+        high_cost = await loaders.many(Benefits, "high_cost", ids)
+        combined = await loaders.many(Benefits, "combined", ids)
         for n, pid in enumerate(ids):
             out[pid]["benefits"] = ProvidedBenefits(
                 claim_results=claims[n],
@@ -143,13 +141,13 @@ async def gather(
             )
 
     if "RESTRICTIONS" in wanted:
-        for pid, restrictions in zip(ids, await loaders.benefit_restrictions.load_many(ids), strict=True):
+        for pid, restrictions in zip(ids, await loaders.many(Benefits, "restrictions", ids), strict=True):
             out[pid]["restrictions"] = restrictions
 
     if wanted & {"LEVY", "PAYMENT_STATUS"}:
-        levies = dict(zip(ids, await loaders.levies.load_many(ids), strict=True))
+        levies = dict(zip(ids, await loaders.many(Person, "levies", ids, {"fiscal_year": None}), strict=True))
         lpks = [levy.pk for person_levies in levies.values() for levy in person_levies]
-        installments = dict(zip(lpks, await loaders.levy_installments.load_many(lpks), strict=True))
+        installments = dict(zip(lpks, await loaders.many(Levy, "installments", lpks), strict=True))
         if "LEVY" in wanted:
             for pid, person_levies in levies.items():
                 out[pid]["levies"] = [
@@ -178,25 +176,21 @@ async def gather(
                 ]
         if "PAYMENT_STATUS" in wanted:
             ipks = [i.pk for rows in installments.values() for i in rows]
-            receipts = dict(zip(ipks, await loaders.levy_receipts.load_many(ipks), strict=True))
-            reminders = dict(zip(ipks, await loaders.levy_reminders.load_many(ipks), strict=True))
-            refunds = dict(zip(lpks, await loaders.levy_refunds.load_many(lpks), strict=True))
+            receipts = dict(zip(ipks, await loaders.many(LevyInstallment, "receipts", ipks), strict=True))
+            reminders = dict(zip(ipks, await loaders.many(LevyInstallment, "reminders", ipks), strict=True))
+            refunds = dict(zip(lpks, await loaders.many(Levy, "refunds", lpks), strict=True))
             for pid, person_levies in levies.items():
                 out[pid]["payment_status"] = [
                     ProvidedLevyPayment(
                         fiscal_year=levy.fiscal_year,
-                        arrears_amount=sum(
-                            max(i.amount - i.paid, 0) for i in installments[levy.pk] if i.due_on < as_of
-                        ),
+                        arrears_amount=levy.arrears_amount,
                         installments=[
                             ProvidedInstallmentPayment(
                                 period=i.period,
                                 due_on=i.due_on,
-                                paid_amount=i.paid,
-                                outstanding_amount=max(i.amount - i.paid, 0),
-                                status=installment_status(
-                                    amount=i.amount, paid=i.paid, due_on=i.due_on, today=as_of
-                                ),
+                                paid_amount=i.paid_amount,
+                                outstanding_amount=i.outstanding_amount,
+                                status=i.status,
                                 receipts=receipts[i.pk],
                                 reminders=reminders[i.pk],
                             )
@@ -208,7 +202,7 @@ async def gather(
                 ]
 
     if "COMMUNITY_PROGRAMME" in wanted:
-        for pid, rows in zip(ids, await loaders.community_eligibilities.load_many(ids), strict=True):
+        for pid, rows in zip(ids, await loaders.many(Benefits, "community_eligibility", ids), strict=True):
             out[pid]["community_programme"] = rows
 
     listed = [information_item(i) for i in information_items() if i in wanted]

@@ -38,7 +38,7 @@ __all__ = [
     "use_pseudonym_key",
 ]
 
-PERSON_LOADERS: Final = frozenset({"person", "household_members"})
+PERSON_LOADERS: Final = frozenset({"person", "members"})
 """Loaders whose values are persons (counted into ``kaigo.persons.count``)."""
 
 _PLACEHOLDER: Final = VariableNode(name=NameNode(value="_"))

@@ -4,9 +4,11 @@ claim results and recipient notices, and community programme eligibility.  Amoun
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy import func, or_
 
 from .context import GraphQLInfo
 from .enums import (
@@ -21,6 +23,7 @@ from .enums import (
     ServiceType,
 )
 from .errors import BadUserInput
+from .sources import Env, column, computed, related, relation, table
 
 __all__ = [
     "BenefitRestriction",
@@ -36,153 +39,171 @@ __all__ = [
 
 
 @strawberry.type(description="償還払 — paid in full by the person, the insured share claimed back.")
+@table("reimbursements")
 class Reimbursement:
-    application_number: str = strawberry.field(description="申請書番号")
-    kind: ReimbursementKind = strawberry.field(description="申請給付種類")
-    service_month: dt.date = strawberry.field(description="サービス提供年月 (first day of the month)")
-    applied_on: dt.date
-    received_on: dt.date = strawberry.field(description="受付日")
-    applicant_name: str | None
-    applicant_relationship: ApplicantRelationship
-    payment_method: PaymentMethod
-    total_cost: int
-    copay_amount: int = strawberry.field(description="利用者負担額")
-    claimed_amount: int = strawberry.field(description="保険請求額")
-    paid_amount: int | None = strawberry.field(description="支払金額 (null until decided)")
-    reviewed_month: dt.date | None = strawberry.field(description="審査年月")
-    decided_on: dt.date | None = strawberry.field(description="支給決定日")
+    application_number: str = column(description="申請書番号")
+    kind: ReimbursementKind = column(description="申請給付種類")
+    service_month: dt.date = column(description="サービス提供年月 (first day of the month)")
+    applied_on: dt.date = column()
+    received_on: dt.date = column(description="受付日")
+    applicant_name: str | None = column()
+    applicant_relationship: ApplicantRelationship = column()
+    payment_method: PaymentMethod = column()
+    total_cost: int = column()
+    copay_amount: int = column(description="利用者負担額")
+    claimed_amount: int = column(description="保険請求額")
+    paid_amount: int | None = column(description="支払金額 (null until decided)")
+    reviewed_month: dt.date | None = column(description="審査年月")
+    decided_on: dt.date | None = column(description="支給決定日")
 
 
 @strawberry.type(description="高額介護サービス費 — copay above the monthly cap paid back.")
+@table("high_cost_benefits")
 class HighCostBenefit:
-    service_month: dt.date
-    applied_on: dt.date
-    household_code: str = strawberry.field(description="算定世帯コード")
-    income_class: IncomeClass = strawberry.field(description="所得区分")
-    cost_amount: int = strawberry.field(description="サービス費用額")
-    copay_amount: int = strawberry.field(description="利用者負担額")
-    cap_amount: int = strawberry.field(description="算定基準額")
-    paid_amount: int = strawberry.field(description="高額支給額")
-    payment_method: PaymentMethod
-    decided_on: dt.date | None
+    service_month: dt.date = column()
+    applied_on: dt.date = column()
+    household_code: str = column(description="算定世帯コード")
+    income_class: IncomeClass = column(description="所得区分")
+    cost_amount: int = column(description="サービス費用額")
+    copay_amount: int = column(description="利用者負担額")
+    cap_amount: int = column(description="算定基準額")
+    paid_amount: int = column(description="高額支給額")
+    payment_method: PaymentMethod = column()
+    decided_on: dt.date | None = column()
 
 
 @strawberry.type(description="高額医療合算介護サービス費 — medical and care copays combined over Aug – Jul.")
+@table("combined_benefits")
 class CombinedBenefit:
-    period_year: int = strawberry.field(description="The calculation period starts on Aug 1 of this year")
-    applied_on: dt.date
-    self_pay_amount: int = strawberry.field(description="自己負担額")
-    paid_amount: int | None = strawberry.field(description="支給額 (null until decided)")
-    decided_on: dt.date | None
+    period_year: int = column(description="The calculation period starts on Aug 1 of this year")
+    applied_on: dt.date = column()
+    self_pay_amount: int = column(description="自己負担額")
+    paid_amount: int | None = column(description="支給額 (null until decided)")
+    decided_on: dt.date | None = column()
 
-    @strawberry.field(description="First day of the calculation period (Aug 1).")
+    # Computed here rather than read: what a provision sends is stored as these objects' fields
+    # (schema/snapshots.py), and the period follows from the year.
+    @strawberry.field(
+        description="First day of the calculation period (Aug 1).",
+        metadata=computed(lambda row, env: func.make_date(row.period_year, 8, 1)),
+    )
     def period_from(self) -> dt.date:
         return dt.date(self.period_year, 8, 1)
 
-    @strawberry.field(description="Last day of the calculation period (Jul 31 of the next year).")
+    @strawberry.field(
+        description="Last day of the calculation period (Jul 31 of the next year).",
+        metadata=computed(lambda row, env: func.make_date(row.period_year + 1, 7, 31)),
+    )
     def period_to(self) -> dt.date:
         return dt.date(self.period_year + 1, 7, 31)
 
 
 @strawberry.type(description="減免 / 負担限度額認定 — a reduction of the copay or of food and housing costs.")
+@table("cost_reductions")
 class CostReduction:
-    kind: ReductionKind
-    applied_on: dt.date = strawberry.field(description="減額申請日")
-    decided_on: dt.date | None = strawberry.field(description="減額認定日")
-    valid_from: dt.date
-    valid_to: dt.date
-    stage: int | None = strawberry.field(description="負担限度額段階")
-    reduction_percent: int | None
-    notice_on: dt.date | None = strawberry.field(description="減額結果通知書作成日")
+    kind: ReductionKind = column()
+    applied_on: dt.date = column(description="減額申請日")
+    decided_on: dt.date | None = column(description="減額認定日")
+    valid_from: dt.date = column()
+    valid_to: dt.date = column()
+    stage: int | None = column(description="負担限度額段階")
+    reduction_percent: int | None = column()
+    notice_on: dt.date | None = column(description="減額結果通知書作成日")
 
 
 @strawberry.type(description="給付制限 — a restriction for unpaid premiums.")
+@table("benefit_restrictions")
 class BenefitRestriction:
-    kind: RestrictionKind
-    decided_on: dt.date
-    valid_from: dt.date
-    valid_to: dt.date | None
-    arrears_amount: int = strawberry.field(description="滞納額 when decided")
-    note: str | None
+    kind: RestrictionKind = column()
+    decided_on: dt.date = column()
+    valid_from: dt.date = column()
+    valid_to: dt.date | None = column()
+    arrears_amount: int = column(description="滞納額 when decided")
+    note: str | None = column()
 
 
 @strawberry.type(description="給付実績 — a service paid by the federation (国保連): provider, month, type.")
+@table("claim_results")
 class ClaimResult:
-    service_month: dt.date
-    provider_number: str = strawberry.field(description="事業所番号")
-    service_type: ServiceType
-    units: int = strawberry.field(description="単位数")
-    cost_amount: int
-    insurer_paid_amount: int
-    copay_amount: int
-    reviewed_month: dt.date = strawberry.field(description="審査年月")
+    service_month: dt.date = column()
+    provider_number: str = column(description="事業所番号")
+    service_type: ServiceType = column()
+    units: int = column(description="単位数")
+    cost_amount: int = column()
+    insurer_paid_amount: int = column()
+    copay_amount: int = column()
+    reviewed_month: dt.date = column(description="審査年月")
 
 
 @strawberry.type(description="受給者異動連絡 — what the city told the federation about a recipient.")
+@table("recipient_notices")
 class RecipientNotice:
-    kind: RecipientNoticeKind
-    changed_on: dt.date = strawberry.field(description="異動年月日")
-    sent_on: dt.date
-    care_level: CareLevel | None
+    kind: RecipientNoticeKind = column()
+    changed_on: dt.date = column(description="異動年月日")
+    sent_on: dt.date = column()
+    care_level: CareLevel | None = column()
 
 
 @strawberry.type(description="事業対象者 — eligible for the community programme (総合事業).")
+@table("community_eligibilities")
 class CommunityEligibility:
-    checked_on: dt.date = strawberry.field(description="基本チェックリスト実施日")
-    valid_from: dt.date
-    valid_to: dt.date | None
+    checked_on: dt.date = column(description="基本チェックリスト実施日")
+    valid_from: dt.date = column()
+    valid_to: dt.date | None = column()
 
 
 def first_of_month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+def _months(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The months of ``from`` to ``to``, inclusive (either may be omitted)."""
+    from_, to = values.get("from_"), values.get("to")
+    first = first_of_month(from_) if from_ is not None else None
+    last = first_of_month(to) if to is not None else None
+    if first is not None and last is not None and last < first:
+        raise BadUserInput("`to` is before `from`", field="to", reason="REVERSED_RANGE")
+    return {"first": first, "last": last}
+
+
+def _in_months(row: Any, env: Env, p: Any) -> list[Any]:
+    return [
+        or_(p.first.is_(None), row.service_month >= p.first),
+        or_(p.last.is_(None), row.service_month <= p.last),
+    ]
+
+
+async def _claim_results(
+    self: Any,
+    info: GraphQLInfo,
+    from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
+    to: dt.date | None = None,
+) -> list[ClaimResult]:
+    return await related(self, info, from_=from_, to=to)
+
+
+def _newest(*columns: str) -> dict[str, Any]:
+    return {"key": "person_id", "order_by": (*(f"{c} desc" for c in columns), "id desc")}
+
+
 @strawberry.type(description="給付 — the benefit records of one person.  Every list is newest first.")
 class Benefits:
-    person_pk: strawberry.Private[int]
+    reimbursements: list[Reimbursement] = relation(**_newest("service_month", "applied_on"))
+    high_cost: list[HighCostBenefit] = relation(**_newest("service_month"))
+    combined: list[CombinedBenefit] = relation(**_newest("period_year"))
+    reductions: list[CostReduction] = relation(**_newest("valid_from"))
+    restrictions: list[BenefitRestriction] = relation(**_newest("valid_from"))
 
-    @strawberry.field
-    async def reimbursements(self, info: GraphQLInfo) -> list[Reimbursement]:
-        return await info.context.loaders.reimbursements.load(self.person_pk)
-
-    @strawberry.field
-    async def high_cost(self, info: GraphQLInfo) -> list[HighCostBenefit]:
-        return await info.context.loaders.high_cost_benefits.load(self.person_pk)
-
-    @strawberry.field
-    async def combined(self, info: GraphQLInfo) -> list[CombinedBenefit]:
-        return await info.context.loaders.combined_benefits.load(self.person_pk)
-
-    @strawberry.field
-    async def reductions(self, info: GraphQLInfo) -> list[CostReduction]:
-        return await info.context.loaders.cost_reductions.load(self.person_pk)
-
-    @strawberry.field
-    async def restrictions(self, info: GraphQLInfo) -> list[BenefitRestriction]:
-        return await info.context.loaders.benefit_restrictions.load(self.person_pk)
-
-    @strawberry.field(
+    claim_results: list[ClaimResult] = relation(
+        "person_id",
+        order_by=("service_month desc", "service_type", "provider_number", "id"),
+        params={"first": dt.date, "last": dt.date},
+        arguments=_months,
+        where=_in_months,
         description=(
             "給付実績 whose service month lies in the months of `from` to `to`, inclusive "
             "(either may be omitted); newest month first."
-        )
-    )
-    async def claim_results(
-        self,
-        info: GraphQLInfo,
-        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
-        to: dt.date | None = None,
-    ) -> list[ClaimResult]:
-        first = first_of_month(from_) if from_ is not None else None
-        last = first_of_month(to) if to is not None else None
-        if first is not None and last is not None and last < first:
-            raise BadUserInput("`to` is before `from`", field="to", reason="REVERSED_RANGE")
-        return await info.context.loaders.claim_results.load((self.person_pk, first, last))
-
-    @strawberry.field
-    async def recipient_notices(self, info: GraphQLInfo) -> list[RecipientNotice]:
-        return await info.context.loaders.recipient_notices.load(self.person_pk)
-
-    @strawberry.field
-    async def community_eligibility(self, info: GraphQLInfo) -> list[CommunityEligibility]:
-        return await info.context.loaders.community_eligibilities.load(self.person_pk)
+        ),
+    )(_claim_results)
+    recipient_notices: list[RecipientNotice] = relation(**_newest("changed_on"))
+    community_eligibility: list[CommunityEligibility] = relation(**_newest("valid_from"))

@@ -1,17 +1,17 @@
 """保険料 — the annual levy (賦課), its installments (期別) with receipts and reminders, and refunds.
 
-Amounts are yen.  Paid, outstanding, status and arrears come from the receipts (their sum is read
-with the installment, so none of these fields needs another statement) as of the request date
-(``info.context.today``).
+Amounts are yen.  Paid, outstanding, status and arrears are computed by SQL from the receipts, as of
+the request date, wherever they are read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import strawberry
+from sqlalchemy import BigInteger, case, cast, func, select
 
-from .context import GraphQLInfo
 from .enums import (
     CollectionMethod,
     IncomeStage,
@@ -21,38 +21,53 @@ from .enums import (
     ReceiptKind,
     RefundKind,
 )
+from .sources import Env, column, expression, relation, table
 
-__all__ = ["Levy", "LevyInstallment", "LevyReceipt", "LevyRefund", "LevyReminder", "installment_status"]
+__all__ = [
+    "Levy",
+    "LevyInstallment",
+    "LevyReceipt",
+    "LevyRefund",
+    "LevyReminder",
+    "arrears_sql",
+    "installment_status",
+    "outstanding_sql",
+    "paid_sql",
+    "status_sql",
+]
 
 
 @strawberry.type(description="収納 — a payment received against an installment.")
+@table("levy_receipts")
 class LevyReceipt:
-    kind: ReceiptKind = strawberry.field(description="収納種別")
-    paid_on: dt.date = strawberry.field(description="領収日")
-    received_on: dt.date = strawberry.field(description="収納日")
-    reconciled_on: dt.date | None = strawberry.field(description="消込日 (null until reconciled)")
-    amount: int = strawberry.field(description="保険料収納金額")
-    late_fee: int = strawberry.field(description="延滞金額")
+    kind: ReceiptKind = column(description="収納種別")
+    paid_on: dt.date = column(description="領収日")
+    received_on: dt.date = column(description="収納日")
+    reconciled_on: dt.date | None = column(description="消込日 (null until reconciled)")
+    amount: int = column(description="保険料収納金額")
+    late_fee: int = column(description="延滞金額")
 
 
 @strawberry.type(description="督促・催告 — a reminder for an overdue installment.")
+@table("levy_reminders")
 class LevyReminder:
-    sent_on: dt.date
-    final_notice: bool = strawberry.field(description="催告 (true) or 督促 (false)")
-    fee: int = strawberry.field(description="督促手数料額")
+    sent_on: dt.date = column()
+    final_notice: bool = column(description="催告 (true) or 督促 (false)")
+    fee: int = column(description="督促手数料額")
 
 
 @strawberry.type(description="還付・充当 — an overpayment refunded or applied to other arrears.")
+@table("levy_refunds")
 class LevyRefund:
-    kind: RefundKind
-    amount: int
-    decided_on: dt.date
-    note: str | None
+    kind: RefundKind = column()
+    amount: int = column()
+    decided_on: dt.date = column()
+    note: str | None = column()
 
 
 def installment_status(*, amount: int, paid: int, due_on: dt.date, today: dt.date) -> InstallmentStatus:
     """PAID when nothing is outstanding; OVERDUE when something is outstanding after the due date;
-    otherwise PARTIALLY_PAID or UNPAID."""
+    otherwise PARTIALLY_PAID or UNPAID (the same rule as :func:`status_sql`)."""
     if paid >= amount:
         return InstallmentStatus.PAID
     if due_on < today:
@@ -60,64 +75,83 @@ def installment_status(*, amount: int, paid: int, due_on: dt.date, today: dt.dat
     return InstallmentStatus.PARTIALLY_PAID if paid > 0 else InstallmentStatus.UNPAID
 
 
+def paid_sql(installment: Any, env: Env) -> Any:
+    """Sum of an installment's receipts (0 without any)."""
+    receipts = env.table("levy_receipts")
+    return (
+        select(func.coalesce(func.sum(receipts.c.amount), 0))
+        .where(receipts.c.installment_id == installment.id)
+        .scalar_subquery()
+    )
+
+
+def outstanding_sql(installment: Any, env: Env) -> Any:
+    return func.greatest(installment.amount - installment.paid_amount, 0)
+
+
+def status_sql(installment: Any, env: Env) -> Any:
+    """:func:`installment_status` in SQL (InstallmentStatus values are their names)."""
+    paid = installment.paid_amount
+    return case(
+        (paid >= installment.amount, InstallmentStatus.PAID.value),
+        (installment.due_on < env.today, InstallmentStatus.OVERDUE.value),
+        (paid > 0, InstallmentStatus.PARTIALLY_PAID.value),
+        else_=InstallmentStatus.UNPAID.value,
+    )
+
+
+def arrears_sql(levy: Any, env: Env) -> Any:
+    """Outstanding amount of a levy's installments past their due date on the request date."""
+    installments = env.table("levy_installments")
+    outstanding = func.greatest(installments.c.amount - paid_sql(installments.c, env), 0)
+    total = func.coalesce(func.sum(outstanding), 0)
+    return cast(  # a sum of bigints is numeric in PostgreSQL: yen stay integers
+        select(total)
+        .where(installments.c.levy_id == levy.id, installments.c.due_on < env.today)
+        .scalar_subquery(),
+        BigInteger,
+    )
+
+
 @strawberry.type(description="期別 — one installment of a levy with its due date (納期限).")
+@table("levy_installments", derived={"paid_amount": paid_sql})
 class LevyInstallment:
     pk: strawberry.Private[int]
-    paid: strawberry.Private[int]  # sum of the receipts' amounts, read with the installment
-    assessment_year: int = strawberry.field(description="調定年度")
-    period: int = strawberry.field(description="期別 (1-12)")
-    due_on: dt.date = strawberry.field(description="納期限")
-    amount: int = strawberry.field(description="期別保険料額")
-    collection_method: CollectionMethod
-
-    @strawberry.field(description="Sum of the receipts (late fees not included).")
-    def paid_amount(self) -> int:
-        return self.paid
-
-    @strawberry.field(description="amount − paidAmount, never below 0.")
-    def outstanding_amount(self) -> int:
-        return max(self.amount - self.paid, 0)
-
-    @strawberry.field(description="State on the request date.")
-    def status(self, info: GraphQLInfo) -> InstallmentStatus:
-        return installment_status(
-            amount=self.amount, paid=self.paid, due_on=self.due_on, today=info.context.today
-        )
-
-    @strawberry.field(description="収納 — receipts, oldest first.")
-    async def receipts(self, info: GraphQLInfo) -> list[LevyReceipt]:
-        return await info.context.loaders.levy_receipts.load(self.pk)
-
-    @strawberry.field(description="督促・催告 — reminders, oldest first.")
-    async def reminders(self, info: GraphQLInfo) -> list[LevyReminder]:
-        return await info.context.loaders.levy_reminders.load(self.pk)
+    assessment_year: int = column(description="調定年度")
+    period: int = column(description="期別 (1-12)")
+    due_on: dt.date = column(description="納期限")
+    amount: int = column(description="期別保険料額")
+    collection_method: CollectionMethod = column()
+    paid_amount: int = column(description="Sum of the receipts (late fees not included).")
+    outstanding_amount: int = expression(outstanding_sql, description="amount − paidAmount, never below 0.")
+    status: InstallmentStatus = expression(status_sql, description="State on the request date.")
+    receipts: list[LevyReceipt] = relation(
+        "installment_id", order_by=("paid_on", "id"), description="収納 — receipts, oldest first."
+    )
+    reminders: list[LevyReminder] = relation(
+        "installment_id", order_by=("sent_on", "id"), description="督促・催告 — reminders, oldest first."
+    )
 
 
 @strawberry.type(description="賦課 — one fiscal year's premium.")
+@table("levies")
 class Levy:
     pk: strawberry.Private[int]
-    fiscal_year: int = strawberry.field(description="賦課年度")
-    levied_on: dt.date = strawberry.field(description="賦課期日")
-    income_stage: IncomeStage = strawberry.field(description="所得段階")
-    annual_premium: int = strawberry.field(description="保険料額 (before reduction)")
-    reduction_amount: int = strawberry.field(description="減免額")
-    collection_method: CollectionMethod = strawberry.field(description="徴収方法")
-    pension_payer: PensionPayer | None = strawberry.field(
-        description="特別徴収義務者 (pension deduction only)"
+    fiscal_year: int = column(description="賦課年度")
+    levied_on: dt.date = column(description="賦課期日")
+    income_stage: IncomeStage = column(description="所得段階")
+    annual_premium: int = column(description="保険料額 (before reduction)")
+    reduction_amount: int = column(description="減免額")
+    collection_method: CollectionMethod = column(description="徴収方法")
+    pension_payer: PensionPayer | None = column(description="特別徴収義務者 (pension deduction only)")
+    corrected_on: dt.date | None = column(description="賦課更正日")
+    correction_reason: LevyCorrectionReason | None = column(description="賦課更正事由")
+    installments: list[LevyInstallment] = relation(
+        "levy_id", order_by=("period",), description="期別 — installments by period."
     )
-    corrected_on: dt.date | None = strawberry.field(description="賦課更正日")
-    correction_reason: LevyCorrectionReason | None = strawberry.field(description="賦課更正事由")
-
-    @strawberry.field(description="期別 — installments by period.")
-    async def installments(self, info: GraphQLInfo) -> list[LevyInstallment]:
-        return await info.context.loaders.levy_installments.load(self.pk)
-
-    @strawberry.field(description="還付・充当, oldest first.")
-    async def refunds(self, info: GraphQLInfo) -> list[LevyRefund]:
-        return await info.context.loaders.levy_refunds.load(self.pk)
-
-    @strawberry.field(description="滞納額 — outstanding amount of the installments past their due date.")
-    async def arrears_amount(self, info: GraphQLInfo) -> int:
-        today = info.context.today
-        installments = await info.context.loaders.levy_installments.load(self.pk)
-        return sum(max(i.amount - i.paid, 0) for i in installments if i.due_on < today)
+    refunds: list[LevyRefund] = relation(
+        "levy_id", order_by=("decided_on", "id"), description="還付・充当, oldest first."
+    )
+    arrears_amount: int = expression(
+        arrears_sql, description="滞納額 — outstanding amount of the installments past their due date."
+    )

@@ -2,15 +2,18 @@
 
 ``Person.individualNumber`` is the one output field carrying an individual number (個人番号): it is
 declared with ``requires_duty(NUMBER_USE)`` so the role-scoped schema can hide it (schema/duties.py).
+Every field states where its data comes from (schema/sources.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import strawberry
+from sqlalchemy import or_
 
 from .benefits import Benefits
 from .certifications import CarePlan, Certification
@@ -27,6 +30,7 @@ from .enums import CareLevel, InsuredCategory, MoveReason, Relationship, Residen
 from .errors import BadUserInput
 from .levies import Levy
 from .qualifications import Qualification
+from .sources import Env, column, embedded, individual_number, related, relation, table
 
 __all__ = [
     "FISCAL_YEAR_RANGE",
@@ -50,158 +54,183 @@ FISCAL_YEAR_RANGE = (2000, 2100)  # LTCI started in FY2000; the levies table che
 
 @strawberry.type(description="住所 — address code, postal code, address line and building line (方書).")
 class Address:
-    code: str = strawberry.field(description="住所コード")
-    postal_code: str = strawberry.field(description="郵便番号 NNN-NNNN")
-    line: str = strawberry.field(description="住所")
-    building: str | None = strawberry.field(description="方書")
+    code: str = column("address_code", description="住所コード")
+    postal_code: str = column(description="郵便番号 NNN-NNNN")
+    line: str = column("address", description="住所")
+    building: str | None = column("address_building", description="方書")
 
 
 @strawberry.type(description="通称 — the alias name of a foreign resident.")
 class Alias:
-    name: str = strawberry.field(description="通称名")
-    name_kana: str | None = strawberry.field(description="通称名カナ")
+    name: str = column("alias_name", description="通称名")
+    name_kana: str | None = column("alias_name_kana", description="通称名カナ")
 
 
 @strawberry.type(description="外国人住民 — data of a foreign resident.")
 class ForeignResident:
-    nationality: str | None = strawberry.field(description="国籍 (ISO 3166-1 alpha-2)")
-    residence_period: str | None = strawberry.field(description="在留期間")
-    residence_expires_on: dt.date | None = strawberry.field(description="在留期間満了日")
-    since: dt.date | None = strawberry.field(description="外国人住民となった日")
-    entry_purpose: str | None = strawberry.field(description="入国目的")
+    nationality: str | None = column(description="国籍 (ISO 3166-1 alpha-2)")
+    residence_period: str | None = column(description="在留期間")
+    residence_expires_on: dt.date | None = column(description="在留期間満了日")
+    since: dt.date | None = column("foreign_resident_since", description="外国人住民となった日")
+    entry_purpose: str | None = column(description="入国目的")
 
 
 @strawberry.type(description="連絡先")
 class Contact:
-    phone: str | None
+    phone: str | None = column()
 
 
 @strawberry.type(description="送付先 — where mail goes when not to the resident address.")
 class Delivery:
-    name: str | None
-    postal_code: str | None
-    address: str | None
+    name: str | None = column("delivery_name")
+    postal_code: str | None = column("delivery_postal_code")
+    address: str | None = column("delivery_address")
 
 
 @strawberry.type(description="An address before or after a move.")
 class MoveAddress:
-    postal_code: str | None
-    line: str | None
-    building: str | None
+    postal_code: str | None = column()
+    line: str | None = column("address")
+    building: str | None = column()
+
+
+_ANY_ADDRESS = ("postal_code", "address", "building")
 
 
 @strawberry.type(description="住民異動 — one move of the resident record.")
+@table("resident_moves")
 class ResidentMove:
-    moved_on: dt.date = strawberry.field(description="異動日")
-    notified_on: dt.date | None = strawberry.field(description="届出日")
-    reason: MoveReason = strawberry.field(description="異動事由")
-    resident_status_after: ResidentStatus
-    previous_address: MoveAddress | None = strawberry.field(description="転入前住所 (null if none recorded)")
-    next_address: MoveAddress | None = strawberry.field(description="転出先住所 (null if none recorded)")
+    moved_on: dt.date = column(description="異動日")
+    notified_on: dt.date | None = column(description="届出日")
+    reason: MoveReason = column(description="異動事由")
+    resident_status_after: ResidentStatus = column()
+    previous_address: MoveAddress | None = embedded(
+        prefix="previous_", present_if_any=_ANY_ADDRESS, description="転入前住所 (null if none recorded)"
+    )
+    next_address: MoveAddress | None = embedded(
+        prefix="next_", present_if_any=_ANY_ADDRESS, description="転出先住所 (null if none recorded)"
+    )
 
 
 @strawberry.type(description="世帯 — the person's household.")
 class Household:
-    code: str = strawberry.field(description="世帯コード")
-    relationship: Relationship = strawberry.field(description="続柄 of the person to the head")
+    code: str = column("household_code", description="世帯コード")
+    relationship: Relationship = column(description="続柄 of the person to the head")
+    members: list[Person] = relation(
+        "household_code",
+        parent="household_code",
+        order_by=("relationship", "birth_date", "id"),  # the head (続柄 01) first
+        description="Every person of the household (the person included), head first.",
+    )
 
-    @strawberry.field(description="Every person of the household (the person included), head first.")
-    async def members(self, info: GraphQLInfo) -> list[Person]:
-        return await info.context.loaders.household_members.load(self.code)
+
+def _valid_on_request_date(row: Any, env: Env, params: Any) -> list[Any]:
+    """Decided, not cancelled by the request date, and the date within the validity period."""
+    return [
+        row.care_level.is_not(None),
+        row.decided_on.is_not(None),
+        row.valid_from <= env.today,
+        row.valid_to >= env.today,
+        or_(row.cancelled_on.is_(None), row.cancelled_on > env.today),
+    ]
+
+
+def _fiscal_year(values: Mapping[str, Any]) -> dict[str, Any]:
+    fiscal_year = values.get("fiscal_year")
+    if fiscal_year is not None and not FISCAL_YEAR_RANGE[0] <= fiscal_year <= FISCAL_YEAR_RANGE[1]:
+        raise BadUserInput(
+            f"fiscalYear must be between {FISCAL_YEAR_RANGE[0]} and {FISCAL_YEAR_RANGE[1]}",
+            field="fiscalYear",
+            reason="OUT_OF_RANGE",
+        )
+    return {"fiscal_year": fiscal_year}
 
 
 @strawberry.type(description="宛名 — one person (addressee) of the city.")
+@table("persons", audited=True)
 class Person:
     pk: strawberry.Private[int]
-    individual_number_enc: strawberry.Private[bytes | None]
-    household_code: strawberry.Private[str]
-    relationship: strawberry.Private[Relationship]
 
-    id: strawberry.ID = strawberry.field(description="The person id (opaque to clients).")
-    addressee_code: str = strawberry.field(description="宛名コード — the city's internal person key")
-    name: str = strawberry.field(description="氏名")
-    name_kana: str = strawberry.field(description="氏名カナ (full-width katakana)")
-    birth_date: dt.date = strawberry.field(description="生年月日")
-    sex: Sex
-    address: Address
-    alias: Alias | None = strawberry.field(description="通称 (null if none)")
-    resident_status: ResidentStatus = strawberry.field(description="住民区分")
-    foreign_resident: ForeignResident | None = strawberry.field(description="null unless a foreign resident")
-    contact: Contact
-    delivery: Delivery | None = strawberry.field(description="送付先 (null if mail goes to the address)")
-    no_automatic_response: bool = strawberry.field(
+    id: strawberry.ID = column(description="The person id (opaque to clients).")
+    addressee_code: str = column(description="宛名コード — the city's internal person key")
+    name: str = column(description="氏名")
+    name_kana: str = column(description="氏名カナ (full-width katakana)")
+    birth_date: dt.date = column(description="生年月日")
+    sex: Sex = column()
+    address: Address = embedded()
+    alias: Alias | None = embedded(present_if_any=("alias_name",), description="通称 (null if none)")
+    resident_status: ResidentStatus = column(description="住民区分")
+    foreign_resident: ForeignResident | None = embedded(
+        present_if_any=(
+            "nationality",
+            "residence_period",
+            "residence_expires_on",
+            "foreign_resident_since",
+            "entry_purpose",
+        ),
+        description="null unless a foreign resident",
+    )
+    contact: Contact = embedded()
+    delivery: Delivery | None = embedded(
+        present_if_any=("delivery_name", "delivery_postal_code", "delivery_address"),
+        description="送付先 (null if mail goes to the address)",
+    )
+    no_automatic_response: bool = column(
         description="自動応答不可 — provisions about this person wait for staff confirmation"
     )
-    special_notes: str | None = strawberry.field(description="特記事項")
+    special_notes: str | None = column(description="特記事項")
 
-    @strawberry.field(
+    individual_number: str | None = individual_number(  # requires duty: number_use
+        "individual_number_enc",
+        context="addressee_code",  # bound into the ciphertext (persistence/crypto.py)
         description="個人番号 — 12 digits; null when none is stored. Only for number-use duties.",
         directives=requires_duty(NUMBER_USE),
-    )  # requires duty: number_use
-    def individual_number(self, info: GraphQLInfo) -> str | None:
-        if self.individual_number_enc is None:
-            return None
-        return info.context.individual_number(self.individual_number_enc, addressee_code=self.addressee_code)
-
-    @strawberry.field
-    def household(self) -> Household:
-        return Household(code=self.household_code, relationship=self.relationship)
-
-    @strawberry.field(description="住民異動 — moves, oldest first.")
-    async def moves(self, info: GraphQLInfo) -> list[ResidentMove]:
-        return await info.context.loaders.moves.load(self.pk)
-
-    @strawberry.field(
+    )
+    household: Household = embedded()
+    moves: list[ResidentMove] = relation(
+        "person_id", order_by=("moved_on", "id"), description="住民異動 — moves, oldest first."
+    )
+    qualifications: list[Qualification] = relation(
+        "person_id",
+        order_by=("acquired_on desc", "id"),
         description="資格 — the insured status (empty if never insured).",
         directives=requires_duty(READ_QUALIFICATIONS),
     )
-    async def qualifications(self, info: GraphQLInfo) -> list[Qualification]:
-        return await info.context.loaders.qualifications.load(self.pk)
-
-    @strawberry.field(
+    certifications: list[Certification] = relation(
+        "person_id",
+        order_by=("applied_on desc", "id desc"),
         description="認定 — certification cases, latest application first.",
         directives=requires_duty(READ_CERTIFICATIONS),
     )
-    async def certifications(self, info: GraphQLInfo) -> list[Certification]:
-        return await info.context.loaders.certifications.load(self.pk)
-
-    @strawberry.field(
+    current_certification: Certification | None = relation(
+        "person_id",
+        where=_valid_on_request_date,
+        order_by=("valid_from desc", "id desc"),  # the latest start wins
+        single=True,
         description="The decided, uncancelled certification valid on the request date (latest start wins).",
         directives=requires_duty(READ_CERTIFICATIONS),
     )
-    async def current_certification(self, info: GraphQLInfo) -> Certification | None:
-        today = info.context.today
-        valid = [c for c in await info.context.loaders.certifications.load(self.pk) if c.is_valid_on(today)]
-        if not valid:
-            return None
-        return max(valid, key=lambda c: (c.decision.valid_from if c.decision else dt.date.min, c.pk))
-
-    @strawberry.field(
+    care_plans: list[CarePlan] = relation(
+        "person_id",
+        order_by=("valid_from desc", "id desc"),
         description="居宅サービス計画 — care-plan notifications, newest first.",
         directives=requires_duty(READ_CERTIFICATIONS),
     )
-    async def care_plans(self, info: GraphQLInfo) -> list[CarePlan]:
-        return await info.context.loaders.care_plans.load(self.pk)
+    benefits: Benefits = embedded(
+        description="給付 — benefit records.", directives=requires_duty(READ_BENEFITS)
+    )
 
-    @strawberry.field(description="給付 — benefit records.", directives=requires_duty(READ_BENEFITS))
-    def benefits(self) -> Benefits:
-        return Benefits(person_pk=self.pk)
-
-    @strawberry.field(
+    @relation(
+        "person_id",
+        order_by=("fiscal_year desc",),
+        params={"fiscal_year": int},
+        arguments=_fiscal_year,
+        where=lambda row, env, p: [or_(p.fiscal_year.is_(None), row.fiscal_year == p.fiscal_year)],
         description="賦課 — levies, newest fiscal year first; only `fiscalYear` if given.",
         directives=requires_duty(READ_LEVIES),
     )
     async def levies(self, info: GraphQLInfo, fiscal_year: int | None = None) -> list[Levy]:
-        if fiscal_year is not None and not FISCAL_YEAR_RANGE[0] <= fiscal_year <= FISCAL_YEAR_RANGE[1]:
-            raise BadUserInput(
-                f"fiscalYear must be between {FISCAL_YEAR_RANGE[0]} and {FISCAL_YEAR_RANGE[1]}",
-                field="fiscalYear",
-                reason="OUT_OF_RANGE",
-            )
-        levies = await info.context.loaders.levies.load(self.pk)
-        if fiscal_year is None:
-            return levies
-        return [levy for levy in levies if levy.fiscal_year == fiscal_year]
+        return await related(self, info, fiscal_year=fiscal_year)
 
 
 # --- the persons connection ---------------------------------------------------------------------

@@ -7,73 +7,81 @@ import datetime as dt
 
 import strawberry
 
-from .context import GraphQLInfo
 from .enums import CertificateKind, InsuredCategory, QualificationEventReason
+from .sources import column, relation, table
 
 __all__ = ["CertificateIssuance", "CopayRatio", "FacilityAdmission", "Qualification", "QualificationEvent"]
 
 
 @strawberry.type(description="資格異動 — one change of the insured status.")
+@table("qualification_events")
 class QualificationEvent:
-    occurred_on: dt.date = strawberry.field(description="資格異動日")
-    reason: QualificationEventReason = strawberry.field(description="資格異動事由")
-    notified_on: dt.date | None = strawberry.field(description="届出日")
+    occurred_on: dt.date = column(description="資格異動日")
+    reason: QualificationEventReason = column(description="資格異動事由")
+    notified_on: dt.date | None = column(description="届出日")
 
 
 @strawberry.type(description="負担割合 — the copay ratio of one certificate year (Aug 1 – Jul 31).")
+@table("copay_ratios")
 class CopayRatio:
-    fiscal_year: int = strawberry.field(description="Year in which the certificate year starts (Aug 1)")
-    ratio_percent: int = strawberry.field(description="10, 20 or 30 (%)")
-    valid_from: dt.date
-    valid_to: dt.date
+    fiscal_year: int = column(description="Year in which the certificate year starts (Aug 1)")
+    ratio_percent: int = column(description="10, 20 or 30 (%)")
+    valid_from: dt.date = column()
+    valid_to: dt.date = column()
 
 
 @strawberry.type(description="証発行 — a certificate issued to the insured.")
+@table("certificate_issuances")
 class CertificateIssuance:
-    kind: CertificateKind
-    issued_on: dt.date
-    valid_to: dt.date | None
+    kind: CertificateKind = column()
+    issued_on: dt.date = column()
+    valid_to: dt.date | None = column()
 
 
 @strawberry.type(description="施設入所 — admission to a care facility (住所地特例 when domicileException).")
+@table("facility_admissions")
 class FacilityAdmission:
-    facility_number: str = strawberry.field(description="事業所番号")
-    facility_name: str
-    admitted_on: dt.date
-    discharged_on: dt.date | None
-    domicile_exception: bool = strawberry.field(description="住所地特例")
-    insurer_number: str | None = strawberry.field(description="保険者番号 holding the domicile exception")
+    facility_number: str = column(description="事業所番号")
+    facility_name: str = column()
+    admitted_on: dt.date = column()
+    discharged_on: dt.date | None = column()
+    domicile_exception: bool = column(description="住所地特例")
+    insurer_number: str | None = column(description="保険者番号 holding the domicile exception")
 
 
 @strawberry.type(description="資格 — the insured status of a person.")
+@table("qualifications")
 class Qualification:
     pk: strawberry.Private[int]
-    insured_number: str = strawberry.field(description="被保険者番号 (10 digits)")
-    category: InsuredCategory = strawberry.field(description="被保険者区分")
-    first_category_on: dt.date | None = strawberry.field(description="一号該当日")
-    acquired_on: dt.date = strawberry.field(description="資格取得日")
-    acquisition_reason: QualificationEventReason
-    notified_on: dt.date | None = strawberry.field(description="資格届出日")
-    lost_on: dt.date | None = strawberry.field(description="資格喪失日 (null while insured)")
-    loss_reason: QualificationEventReason | None
-    exempt: bool = strawberry.field(description="適用除外")
-    exemption_reason: str | None
-    boundary_layer: bool = strawberry.field(description="境界層該当")
-    boundary_layer_since: dt.date | None
-    domicile_exception: bool = strawberry.field(description="住所地特例")
+    insured_number: str = column(description="被保険者番号 (10 digits)")
+    category: InsuredCategory = column(description="被保険者区分")
+    first_category_on: dt.date | None = column(description="一号該当日")
+    acquired_on: dt.date = column(description="資格取得日")
+    acquisition_reason: QualificationEventReason = column()
+    notified_on: dt.date | None = column(description="資格届出日")
+    lost_on: dt.date | None = column(description="資格喪失日 (null while insured)")
+    loss_reason: QualificationEventReason | None = column()
+    exempt: bool = column(description="適用除外")
+    exemption_reason: str | None = column()
+    boundary_layer: bool = column(description="境界層該当")
+    boundary_layer_since: dt.date | None = column()
+    domicile_exception: bool = column(description="住所地特例")
 
-    @strawberry.field(description="資格異動 — changes, oldest first.")
-    async def events(self, info: GraphQLInfo) -> list[QualificationEvent]:
-        return await info.context.loaders.qualification_events.load(self.pk)
-
-    @strawberry.field(description="負担割合 by certificate year, newest first.")
-    async def copay_ratios(self, info: GraphQLInfo) -> list[CopayRatio]:
-        return await info.context.loaders.copay_ratios.load(self.pk)
-
-    @strawberry.field(description="証発行 — certificates issued, newest first.")
-    async def certificates(self, info: GraphQLInfo) -> list[CertificateIssuance]:
-        return await info.context.loaders.certificate_issuances.load(self.pk)
-
-    @strawberry.field(description="施設入所 — admissions, newest first.")
-    async def facility_admissions(self, info: GraphQLInfo) -> list[FacilityAdmission]:
-        return await info.context.loaders.facility_admissions.load(self.pk)
+    events: list[QualificationEvent] = relation(
+        "qualification_id", order_by=("occurred_on", "id"), description="資格異動 — changes, oldest first."
+    )
+    copay_ratios: list[CopayRatio] = relation(
+        "qualification_id",
+        order_by=("fiscal_year desc",),
+        description="負担割合 by certificate year, newest first.",
+    )
+    certificates: list[CertificateIssuance] = relation(
+        "qualification_id",
+        order_by=("issued_on desc", "id desc"),
+        description="証発行 — certificates issued, newest first.",
+    )
+    facility_admissions: list[FacilityAdmission] = relation(
+        "qualification_id",
+        order_by=("admitted_on desc", "id desc"),
+        description="施設入所 — admissions, newest first.",
+    )

@@ -84,7 +84,7 @@ async def test_spans_of_a_person_detail_query(
 
     loaders = by_name(finished, "dataloader ")
     names = {attrs(s)["kaigo.loader.name"] for s in loaders}
-    assert {"person", "household_members", "qualifications", "certifications", "levies"} <= names
+    assert {"person", "members", "qualifications", "certifications", "levies"} <= names
     assert all(s.parent is not None and s.parent.span_id == operation.context.span_id for s in loaders)
 
     statements = [
