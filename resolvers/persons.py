@@ -5,11 +5,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import re
-from typing import Any, Final
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_, union_all
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 
 from persistence.db import SerialSession
 from persistence.models import Certification as CertificationRow
@@ -23,12 +40,18 @@ from .sources import shape_of
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "PARAMETER_TYPES",
+    "Literals",
+    "PersonsQuery",
     "decode_cursor",
     "encode_cursor",
+    "filter_query",
+    "page_statement",
     "parse_person_id",
     "person_by_index",
     "person_conditions",
     "persons_page",
+    "persons_query",
 ]
 
 persons = PersonRow.__table__
@@ -105,75 +128,177 @@ def _kana_prefix(value: str) -> str:
     return value
 
 
-def person_conditions(f: PersonFilter | None, *, today: dt.date) -> tuple[ColumnElement[bool], ...]:
-    """Check every filter field (BAD_USER_INPUT naming it) and turn the filter into SQL conditions."""
-    return _all(_kana_branches(f), _other_conditions(f, today=today))
+@dataclass(frozen=True)
+class PersonsQuery:
+    """The checked arguments of ``persons`` (and of a transfer's filter): the page and the filter, as the
+    values of the statement's parameters. None: not given (no condition)."""
+
+    first: int = DEFAULT_PAGE_SIZE
+    after: int | None = None  # the person id of the cursor
+    kana: str | None = None  # 氏名カナ or 通称名カナ prefix
+    birth_date_from: dt.date | None = None
+    birth_date_to: dt.date | None = None
+    insured_number: str | None = None
+    addressee_code: str | None = None
+    care_level: str | None = None  # code of the certification valid on the request date
+    insured_category: str | None = None  # code
+
+    @property
+    def kana_end(self) -> str | None:
+        """The least text above every text starting with the prefix, in code-point order (collation "C"):
+        a prefix is the range [kana, kana_end), which a prepared statement's generic plan still reads as a
+        range of the index (``LIKE $1`` it cannot)."""
+        return None if self.kana is None else self.kana[:-1] + chr(ord(self.kana[-1]) + 1)
+
+    @property
+    def shape(self) -> frozenset[str]:
+        """Which parameters are given: a statement per shape (conditions come and go with them)."""
+        return frozenset(
+            f.name
+            for f in dataclasses.fields(self)
+            if f.name != "first" and getattr(self, f.name) is not None
+        )
+
+    def value(self, name: str) -> Any:
+        return self.kana_end if name == "kana_end" else getattr(self, name)
 
 
-def _all(
-    kana: tuple[ColumnElement[bool], ColumnElement[bool]] | None, others: tuple[ColumnElement[bool], ...]
-) -> tuple[ColumnElement[bool], ...]:
-    return others if kana is None else (or_(*kana), *others)
+PARAMETER_TYPES: Final[dict[str, Any]] = {
+    "first": Integer(),
+    "after": BigInteger(),
+    "kana": String(),
+    "kana_end": String(),
+    "birth_date_from": Date(),
+    "birth_date_to": Date(),
+    "insured_number": String(),
+    "addressee_code": String(),
+    "care_level": String(),
+    "insured_category": String(),
+    "today": Date(),
+}
 
 
-def _kana_branches(f: PersonFilter | None) -> tuple[ColumnElement[bool], ColumnElement[bool]] | None:
-    """A kana prefix as two disjoint conditions: the 氏名カナ matches, and the 通称名カナ matches whose
-    氏名カナ does not. Each is a range of its own index, so a page reads each in order and stops."""
-    if f is None or f.name_kana_prefix is None:
-        return None
-    p = persons.c
-    pattern = _kana_prefix(f.name_kana_prefix) + "%"  # no LIKE metacharacters can pass the check
-    return p.name_kana.like(pattern), and_(p.alias_name_kana.like(pattern), p.name_kana.not_like(pattern))
+def persons_query(f: PersonFilter | None, *, first: int, after: str | None) -> PersonsQuery:
+    """Check every argument (BAD_USER_INPUT naming it: the page size, the cursor, then the filter)."""
+    _check_page_size(first)
+    after_pk = decode_cursor(after) if after is not None else None
+    return dataclasses.replace(filter_query(f), first=first, after=after_pk)
 
 
-def _other_conditions(f: PersonFilter | None, *, today: dt.date) -> tuple[ColumnElement[bool], ...]:
+def filter_query(f: PersonFilter | None) -> PersonsQuery:
+    """The filter's fields checked (BAD_USER_INPUT naming the field)."""
     if f is None:
-        return ()
-    p = persons.c
-    conditions: list[ColumnElement[bool]] = []
+        return PersonsQuery()
+    kana = _kana_prefix(f.name_kana_prefix) if f.name_kana_prefix is not None else None
     if f.birth_date_from is not None and f.birth_date_to is not None and f.birth_date_to < f.birth_date_from:
         raise BadUserInput(
             "`birthDateTo` is before `birthDateFrom`", field="filter.birthDateTo", reason="REVERSED_RANGE"
         )
-    if f.birth_date_from is not None:
-        conditions.append(p.birth_date >= f.birth_date_from)
-    if f.birth_date_to is not None:
-        conditions.append(p.birth_date <= f.birth_date_to)
-    if f.insured_number is not None:
-        if INSURED_NUMBER.fullmatch(f.insured_number) is None:
-            raise BadUserInput(
-                "`insuredNumber` must be 10 digits", field="filter.insuredNumber", reason="FORMAT"
-            )
-        conditions.append(
-            p.id.in_(
-                select(qualifications.c.person_id).where(qualifications.c.insured_number == f.insured_number)
-            )
+    if f.insured_number is not None and INSURED_NUMBER.fullmatch(f.insured_number) is None:
+        raise BadUserInput("`insuredNumber` must be 10 digits", field="filter.insuredNumber", reason="FORMAT")
+    if f.addressee_code is not None and ADDRESSEE_CODE.fullmatch(f.addressee_code) is None:
+        raise BadUserInput(
+            "`addresseeCode` must be 10 to 15 digits", field="filter.addresseeCode", reason="FORMAT"
         )
-    if f.addressee_code is not None:
-        if ADDRESSEE_CODE.fullmatch(f.addressee_code) is None:
-            raise BadUserInput(
-                "`addresseeCode` must be 10 to 15 digits", field="filter.addresseeCode", reason="FORMAT"
-            )
-        conditions.append(p.addressee_code == f.addressee_code)
-    if f.insured_category is not None:
-        conditions.append(
-            p.id.in_(
-                select(qualifications.c.person_id).where(qualifications.c.category == f.insured_category.code)
-            )
-        )
-    if f.care_level is not None:
+    return PersonsQuery(
+        kana=kana,
+        birth_date_from=f.birth_date_from,
+        birth_date_to=f.birth_date_to,
+        insured_number=f.insured_number,
+        addressee_code=f.addressee_code,
+        care_level=f.care_level.code if f.care_level is not None else None,
+        insured_category=f.insured_category.code if f.insured_category is not None else None,
+    )
+
+
+class Parameters(Protocol):
+    """The statement's parameters as SQL expressions, by name (PARAMETER_TYPES)."""
+
+    def __getattr__(self, name: str) -> Any: ...
+
+
+class Literals:
+    """Each parameter a bound value of its own (a statement built for one request)."""
+
+    def __init__(self, query: PersonsQuery, today: dt.date) -> None:
+        self._query = query
+        self._today = today
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._today if name == "today" else self._query.value(name)
+        return literal(value, PARAMETER_TYPES[name])
+
+
+def person_conditions(shape: frozenset[str], v: Any, table: Any = persons) -> tuple[Any, ...]:
+    """The filter as SQL conditions on ``table`` (the kana branches joined by OR)."""
+    kana = kana_branches(shape, v, table)
+    others = other_conditions(shape, v, table)
+    return others if kana is None else (or_(*kana), *others)
+
+
+def kana_branches(shape: frozenset[str], v: Any, table: Any = persons) -> tuple[Any, Any] | None:
+    """A kana prefix as two disjoint conditions: the 氏名カナ matches, and the 通称名カナ matches whose
+    氏名カナ does not. Each is a range of its own index, so a page reads each in order and stops."""
+    if "kana" not in shape:
+        return None
+    p = table.c
+    name = and_(p.name_kana >= v.kana, p.name_kana < v.kana_end)
+    alias = and_(p.alias_name_kana >= v.kana, p.alias_name_kana < v.kana_end)
+    return name, and_(alias, not_(name))
+
+
+def other_conditions(shape: frozenset[str], v: Any, table: Any = persons) -> tuple[Any, ...]:
+    p = table.c
+    conditions: list[Any] = []
+    if "birth_date_from" in shape:
+        conditions.append(p.birth_date >= v.birth_date_from)
+    if "birth_date_to" in shape:
+        conditions.append(p.birth_date <= v.birth_date_to)
+    if "insured_number" in shape:
+        q = qualifications.c
+        conditions.append(p.id.in_(select(q.person_id).where(q.insured_number == v.insured_number)))
+    if "addressee_code" in shape:
+        conditions.append(p.addressee_code == v.addressee_code)
+    if "insured_category" in shape:
+        q = qualifications.c
+        conditions.append(p.id.in_(select(q.person_id).where(q.category == v.insured_category)))
+    if "care_level" in shape:
         c = certifications.c
         conditions.append(
             p.id.in_(
                 select(c.person_id).where(
-                    c.care_level == f.care_level.code,
-                    c.valid_from <= today,
-                    c.valid_to >= today,
-                    or_(c.cancelled_on.is_(None), c.cancelled_on > today),
+                    c.care_level == v.care_level,
+                    c.valid_from <= v.today,
+                    c.valid_to >= v.today,
+                    or_(c.cancelled_on.is_(None), c.cancelled_on > v.today),
                 )
             )
         )
     return tuple(conditions)
+
+
+def page_statement(shape: frozenset[str], v: Any, selected: Sequence[Any]) -> Select[Any]:
+    """At most ``first`` + 1 persons (the one more tells whether a next page exists) in (氏名カナ, id)
+    order, after the cursor. With a kana prefix, two ordered and limited reads (氏名カナ, then 通称名カナ
+    matches) merged: a page costs the same in a city of ten thousand as in one of a million.
+    ``selected``: columns of ``persons`` (the merged page exposes them by name)."""
+    p = persons.c
+    limit = v.first + 1
+    kana = kana_branches(shape, v)
+    others = other_conditions(shape, v)
+
+    def page(*conditions: Any) -> Select[Any]:
+        statement = select(*selected).where(*conditions)
+        if "after" in shape:
+            # Keyset: the cursor holds only the id; its sort key is read in the same statement.
+            cursor_kana = select(p.name_kana).where(p.id == v.after).scalar_subquery()
+            statement = statement.where(tuple_(p.name_kana, p.id) > tuple_(cursor_kana, v.after))
+        return statement.order_by(p.name_kana, p.id).limit(limit)
+
+    if kana is None:
+        return page(*others)
+    merged = union_all(page(kana[0], *others), page(kana[1], *others)).subquery("matches")
+    return select(merged).order_by(merged.c.name_kana, merged.c.id).limit(limit)
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -182,37 +307,15 @@ def _other_conditions(f: PersonFilter | None, *, today: dt.date) -> tuple[Column
 async def persons_page(
     db: SerialSession, f: PersonFilter | None, *, first: int, after: str | None, today: dt.date
 ) -> PersonConnection:
-    """One page in (氏名カナ, id) order: one statement, plus one count if ``totalCount`` is selected.
-
-    With a kana prefix the statement merges two ordered, limited reads (氏名カナ, then 通称名カナ matches),
-    so a page costs the same in a city of ten thousand as in one of a million."""
-    _check_page_size(first)
-    after_pk = decode_cursor(after) if after is not None else None
-    kana = _kana_branches(f)
-    others = _other_conditions(f, today=today)
-    p = persons.c
-
-    selected = _person_columns()
-
-    def page(*conditions: ColumnElement[bool]) -> Select[Any]:
-        statement = select(*selected).where(*conditions)
-        if after_pk is not None:
-            # Keyset: the cursor holds only the id; its sort key is read in the same statement.
-            cursor_kana = select(p.name_kana).where(p.id == after_pk).scalar_subquery()
-            statement = statement.where(tuple_(p.name_kana, p.id) > tuple_(cursor_kana, after_pk))
-        return statement.order_by(p.name_kana, p.id).limit(first + 1)
-
-    if kana is None:
-        statement = page(*others)
-    else:
-        merged = union_all(page(kana[0], *others), page(kana[1], *others)).subquery("matches")
-        statement = select(merged).order_by(merged.c.name_kana, merged.c.id).limit(first + 1)
-    rows = (await db.execute(statement)).all()
-    conditions = _all(kana, others)
+    """One page in (氏名カナ, id) order: one statement, plus one count if ``totalCount`` is selected."""
+    query = persons_query(f, first=first, after=after)
+    v = Literals(query, today)
+    rows = (await db.execute(page_statement(query.shape, v, _person_columns()))).all()
     build = shape_of(Person).build
     edges = [PersonEdge(cursor=encode_cursor(r.id), node=build(r._mapping)) for r in rows[:first]]
 
     async def count() -> int:
+        conditions = person_conditions(query.shape, v)
         total = await db.execute(select(func.count()).select_from(persons).where(*conditions))
         return int(total.scalar_one())
 
@@ -220,7 +323,7 @@ async def persons_page(
         edges=edges,
         page_info=PageInfo(
             has_next_page=len(rows) > first,
-            has_previous_page=after_pk is not None,
+            has_previous_page=query.after is not None,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),

@@ -40,7 +40,7 @@ from schema.transfers import (
 )
 
 from .context import Context
-from .persons import decode_cursor, encode_cursor, person_conditions
+from .persons import Literals, decode_cursor, encode_cursor, filter_query, person_conditions
 from .provided_information import gather
 from .records import LTCI_SECTION, denied_from_row, record_from_row, recorded_basis, replayable
 from .requests import ADDRESSEE_CODE, actor_of, basis_item, free_text, item_ids, object_id, request_id
@@ -286,7 +286,8 @@ def _candidates(
         wanted = PersonFilter(
             care_level=data.filter_.care_level, insured_category=data.filter_.insured_category
         )
-        conditions.extend(person_conditions(wanted, today=ctx.today))
+        query = filter_query(wanted)
+        conditions.extend(person_conditions(query.shape, Literals(query, ctx.today)))
     return tuple(conditions)
 
 
