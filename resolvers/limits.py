@@ -19,13 +19,22 @@ of the document or anywhere in the variables: PostgreSQL text cannot hold NUL, s
 and such a value reaching a statement would fail it as an internal error (or break a failed mutation's
 audit entry).
 
+A document kept prepared (parsed once, validated once per role view: api/documents/) is measured once
+per view too (:func:`measure_document`): its tokens, depth, aliases and root fields hold for every request,
+and its cost is kept as a sum over the page sizes its variables give (:class:`_Cost`), which each request
+only evaluates at its values. A text seen once is walked with its request's values (:func:`operation_errors`).
+
 The limits are process-wide (:func:`configure`, from ``api.runtime.build_runtime``): the cached role
-views (``resolvers.schema_for``) read them at each validation; without configuration, the defaults.
+views (``resolvers.schema_for``) and the kept measures read them at each request; without configuration,
+the defaults.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -49,8 +58,6 @@ from graphql import (
     StringValueNode,
     Token,
     TokenKind,
-    ValidationContext,
-    ValidationRule,
     VariableNode,
     get_named_type,
     get_nullable_type,
@@ -72,12 +79,15 @@ __all__ = [
     "TOO_MANY_ALIASES",
     "TOO_MANY_ROOT_FIELDS",
     "UNPAGED_LIST_ESTIMATE",
+    "DocumentMeasure",
     "Limits",
-    "OperationLimits",
     "ParseLimits",
     "configure",
     "current",
     "holds_string_literal",
+    "measure_document",
+    "measured",
+    "nul_errors",
     "operation_errors",
 ]
 
@@ -119,26 +129,100 @@ def current() -> Limits:
 @dataclass(frozen=True)
 class _Stats:
     depth: int = 0
-    cost: int = 0
+    cost: int | _Cost = 0  # a _Cost only while measuring without a request's values
     aliases: int = 0
     root_fields: int = 0  # fields at the top level of the selection (fragments flattened)
+
+    def at(self, sizes: Mapping[_PageSize, int]) -> _Stats:
+        """These stats with the cost at ``sizes`` (the page sizes of one request)."""
+        if isinstance(self.cost, int):
+            return self
+        return _Stats(self.depth, self.cost.at(sizes), self.aliases, self.root_fields)
 
 
 _EMPTY: Final = _Stats()
 
 
+# Terms a kept cost may hold. Paged fields are root fields today, so a cost is linear in the page sizes
+# (a term per variable); were they nested, products could multiply with the document: past this bound a
+# document's cost is not kept and each of its requests walks it, as a text seen once.
+_MAX_COST_TERMS: Final = 256
+
+
+class _Unbounded(Exception):
+    """A cost over page sizes with more than :data:`_MAX_COST_TERMS` terms."""
+
+
+@dataclass(frozen=True, order=True)
+class _PageSize:
+    """A page size a variable gives: its value (``whole_input``: the ``first`` of the ``input`` object
+    it gives) when it is an Int up to the largest page, else ``fallback`` (the argument's default)."""
+
+    variable: str
+    whole_input: bool
+    fallback: int
+
+    def size(self, value: Any) -> int:
+        """The size at the variable's value (the request's, else the default its operation declares)."""
+        if self.whole_input:
+            value = value.get("first") if isinstance(value, Mapping) else None
+        return _positive(value, self.fallback)
+
+    def __mul__(self, cost: int | _Cost) -> _Cost:
+        return (cost if isinstance(cost, _Cost) else _Cost({(): cost})).times(self)
+
+
+_Monomial = tuple[_PageSize, ...]  # a product of page sizes, sorted (() is the constant term)
+
+
+class _Cost:
+    """A cost that depends on page sizes given as variables: Σ coefficient × Π page sizes. Exact (Python
+    integers): evaluated at a request's page sizes it is what a walk with the request's values gives.
+    Immutable (a fragment's is shared by every spread of it)."""
+
+    __slots__ = ("terms",)
+
+    def __init__(self, terms: dict[_Monomial, int]) -> None:
+        if len(terms) > _MAX_COST_TERMS:
+            raise _Unbounded
+        self.terms = terms
+
+    def __add__(self, other: int | _Cost) -> _Cost:
+        terms = dict(self.terms)
+        for monomial, coefficient in other.terms.items() if isinstance(other, _Cost) else (((), other),):
+            terms[monomial] = terms.get(monomial, 0) + coefficient
+        return _Cost(terms)
+
+    __radd__ = __add__
+
+    def __rmul__(self, factor: int) -> _Cost:
+        return _Cost({monomial: factor * coefficient for monomial, coefficient in self.terms.items()})
+
+    def times(self, size: _PageSize) -> _Cost:
+        return _Cost({tuple(sorted((*monomial, size))): c for monomial, c in self.terms.items()})
+
+    def sizes(self) -> set[_PageSize]:
+        return {size for monomial in self.terms for size in monomial}
+
+    def at(self, sizes: Mapping[_PageSize, int]) -> int:
+        return sum(c * math.prod(sizes[size] for size in monomial) for monomial, c in self.terms.items())
+
+
 class _Measure:
-    """Depth, cost, aliases and top-level fields of selection sets, each fragment measured once."""
+    """Depth, cost, aliases and top-level fields of selection sets, each fragment measured once.
+
+    ``variables``: the request's values (over its operations' declared defaults), when known; ``None``
+    measures for every request, leaving the page sizes variables give in the cost (:class:`_Cost`)."""
 
     def __init__(
         self,
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
-        self.variables: Mapping[str, Any] = variables or {}  # the request's values, when known
+        self.variables = variables
         self.memo: dict[tuple[str, bool], _Stats] = {}
         self.active: set[str] = set()  # a fragment cycle counts 0 here (NoFragmentCycles reports it)
 
@@ -146,7 +230,8 @@ class _Measure:
         self, node: SelectionSetNode | None, parent: GraphQLNamedType | None, in_page: bool = False
     ) -> _Stats:
         """``in_page``: the selection of a paged field, whose lists are the page (counted already)."""
-        depth = cost = aliases = root_fields = 0
+        depth = aliases = root_fields = 0
+        cost: int | _Cost = 0
         for selection in node.selections if node is not None else ():
             if isinstance(selection, FieldNode):
                 child = self.field(selection, parent, in_page)
@@ -211,9 +296,11 @@ def _field_definition(schema: GraphQLSchema, parent: GraphQLNamedType | None, na
     return None  # unknown field or a union's __typename: other rules report unknown fields
 
 
-def _page_size(node: FieldNode, definition: Any, variables: Mapping[str, Any]) -> int | None:
-    """The page size a field asks for: ``first`` (or ``input.first``), a literal, a variable's value, or
-    the schema default."""
+def _page_size(
+    node: FieldNode, definition: Any, variables: Mapping[str, Any] | None
+) -> int | _PageSize | None:
+    """The page size a field asks for: ``first`` (or ``input.first``), a literal, a variable's value (a
+    :class:`_PageSize` when ``variables`` is None), or the schema default."""
     arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
     if "first" in definition.args:
         return _int(arguments.get("first"), definition.args["first"].default_value, variables)
@@ -226,22 +313,24 @@ def _page_size(node: FieldNode, definition: Any, variables: Mapping[str, Any]) -
     value = arguments.get("input")
     default = input_type.fields["first"].default_value
     if isinstance(value, VariableNode):  # the whole input as a variable: its ``first``
-        given = variables.get(value.name.value)
-        first = given.get("first") if isinstance(given, Mapping) else None
-        return _positive(first, default)
+        return _given(_PageSize(value.name.value, True, _positive(None, default)), variables)
     literal = None
     if isinstance(value, ObjectValueNode):
         literal = next((f.value for f in value.fields if f.name.value == "first"), None)
     return _int(literal, default, variables)
 
 
-def _int(literal: Any, default: Any, variables: Mapping[str, Any]) -> int:
-    """A literal Int, or a variable's value when the request's values are known, else the default."""
+def _int(literal: Any, default: Any, variables: Mapping[str, Any] | None) -> int | _PageSize:
+    """A literal Int, or a variable's value (when the request's values are known), else the default."""
     if isinstance(literal, IntValueNode):
         return max(int(value_from_ast_untyped(literal)), 0)
     if isinstance(literal, VariableNode):
-        return _positive(variables.get(literal.name.value), default)
+        return _given(_PageSize(literal.name.value, False, _positive(None, default)), variables)
     return _positive(None, default)
+
+
+def _given(size: _PageSize, variables: Mapping[str, Any] | None) -> int | _PageSize:
+    return size if variables is None else size.size(variables.get(size.variable))
 
 
 def _positive(value: Any, default: Any) -> int:
@@ -256,40 +345,109 @@ def _refusal(message: str, node: Any, code: str, **extra: int) -> GraphQLError:
     return GraphQLError(message, node, extensions={"code": code, **extra})
 
 
+def _operations(document: DocumentNode) -> Iterator[OperationDefinitionNode]:
+    return (d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
 def operation_errors(
     schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None = None
 ) -> list[GraphQLError]:
     """The limits each operation of ``document`` is over (one error per limit). Page sizes given as
     variables count at ``variables`` (the request's values), else at the defaults the operations
-    declare, else at the argument's."""
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    measure = _Measure(schema, fragments, _with_defaults(document, variables or {}))
+    declare, else at the argument's. One walk of the document: for a document run once."""
+    measure = _Measure(schema, _fragments(document), _with_defaults(document, variables or {}))
     limits = current()
     errors: list[GraphQLError] = []
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            root = schema.get_root_type(definition.operation)
-            errors.extend(_check(measure.selection_set(definition.selection_set, root), limits, definition))
+    for definition in _operations(document):
+        root = schema.get_root_type(definition.operation)
+        errors.extend(_check(measure.selection_set(definition.selection_set, root), limits, definition))
     return errors
 
 
-class OperationLimits(ValidationRule):
-    """:func:`operation_errors` as a validation rule, for a document checked on its own (no variables)."""
+@dataclass(frozen=True, eq=False)
+class DocumentMeasure:
+    """One document measured for one role view, for every request that runs it there (no request's
+    values in it): its tokens, and each operation's depth, aliases, root fields and cost, the cost as a
+    :class:`_Cost` where variables give page sizes. ``operations`` is None when the cost was too large
+    to keep: then each request walks the document (:func:`operation_errors`)."""
 
-    def __init__(self, context: ValidationContext) -> None:
-        super().__init__(context)
-        for error in operation_errors(context.schema, context.document):
-            self.report_error(error)
+    schema: GraphQLSchema
+    document: DocumentNode
+    tokens: int
+    operations: tuple[tuple[OperationDefinitionNode, _Stats], ...] | None
+    declared: dict[str, Any]  # the defaults the operations declare for their variables
+    page_sizes: frozenset[_PageSize]  # the page sizes variables give, over all operations
+
+    def errors(self, variables: Mapping[str, Any] | None) -> list[GraphQLError]:
+        """What a walk of the document finds at ``variables`` (its tokens, then :func:`operation_errors`),
+        from the measure: ``QUERY_TOO_LARGE`` alone, or one error per limit an operation is over."""
+        if self.tokens > current().max_tokens:
+            return [_too_large()]
+        return self.operation_errors(variables)
+
+    def operation_errors(self, variables: Mapping[str, Any] | None) -> list[GraphQLError]:
+        """What :func:`operation_errors` gives for the document at ``variables``."""
+        if self.operations is None:
+            return operation_errors(self.schema, self.document, variables)
+        given = variables or {}
+        declared = self.declared
+        sizes = {
+            size: size.size(given[size.variable] if size.variable in given else declared.get(size.variable))
+            for size in self.page_sizes
+        }
+        limits = current()
+        errors: list[GraphQLError] = []
+        for definition, stats in self.operations:
+            errors.extend(_check(stats.at(sizes), limits, definition))
+        return errors
+
+
+def measure_document(schema: GraphQLSchema, document: DocumentNode) -> DocumentMeasure:
+    """Measure ``document`` on the view ``schema`` once, for every request (one walk of its tokens and
+    one of its selections); keep the result with the document and that view."""
+    walk = _Measure(schema, _fragments(document), None)
+    operations: tuple[tuple[OperationDefinitionNode, _Stats], ...] | None
+    try:
+        operations = tuple(
+            (d, walk.selection_set(d.selection_set, schema.get_root_type(d.operation)))
+            for d in _operations(document)
+        )
+    except _Unbounded:
+        operations = None
+    page_sizes = frozenset(
+        size for _, stats in operations or () if isinstance(stats.cost, _Cost) for size in stats.cost.sizes()
+    )
+    return DocumentMeasure(
+        schema, document, _token_count(document), operations, _with_defaults(document, {}), page_sizes
+    )
+
+
+_MEASURED: ContextVar[DocumentMeasure | None] = ContextVar("kaigo_document_measure", default=None)
+
+
+@contextmanager
+def measured(measure: DocumentMeasure | None) -> Iterator[None]:
+    """Run an operation with its document's kept measure for the view running it (api/documents installs
+    it for a prepared document): :class:`ParseLimits` evaluates it instead of walking the document. It is
+    used only for the very document and view it measured; any other is walked."""
+    token = _MEASURED.set(measure)
+    try:
+        yield
+    finally:
+        _MEASURED.reset(token)
 
 
 def _with_defaults(document: DocumentNode, variables: Mapping[str, Any]) -> dict[str, Any]:
     """The values sent over the defaults the operations declare (``query($n: Int = 900)``)."""
     values: dict[str, Any] = {}
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            for variable in definition.variable_definitions or ():
-                if variable.default_value is not None:
-                    values[variable.variable.name.value] = value_from_ast_untyped(variable.default_value)
+    for definition in _operations(document):
+        for variable in definition.variable_definitions or ():
+            if variable.default_value is not None:
+                values[variable.variable.name.value] = value_from_ast_untyped(variable.default_value)
     values.update(variables)
     return values
 
@@ -316,6 +474,7 @@ def _check(stats: _Stats, limits: Limits, node: OperationDefinitionNode) -> Iter
             TOO_MANY_ROOT_FIELDS,
             maxRootFields=limits.max_root_fields,
         )
+    assert isinstance(stats.cost, int)  # measured with the request's values, or evaluated at them
     if stats.cost > limits.max_cost:
         yield _refusal(
             f"The operation's estimated cost {stats.cost} is over the limit of {limits.max_cost}.",
@@ -327,14 +486,15 @@ def _check(stats: _Stats, limits: Limits, node: OperationDefinitionNode) -> Iter
 
 
 class ParseLimits(SchemaExtension):
-    """Parses with the token limit, and checks :class:`OperationLimits` before validation.
+    """Parses with the token limit, and checks the operation limits before validation.
 
     Parsing stops at the limit (graphql-core's ``max_tokens``, comments included), so an oversized
     document costs no more than the limit; its syntax error is replaced by ``QUERY_TOO_LARGE``. The
     operation limits are checked when validation starts rather than among its rules because a
     persisted document (api/documents/) skips parsing and validation: checked here, it meets the same
-    limits as a text (its tokens counted on its parsed token list, up to the limit). The first limit
-    exceeded is the answer (strawberry turns the raised error into a result with ``data`` null).
+    limits as a text (its tokens counted on its parsed token list), from the measure kept for it and
+    the view (:func:`measured`) rather than by a walk. The first limit exceeded is the answer
+    (strawberry turns the raised error into a result with ``data`` null).
     """
 
     def on_operation(self) -> Iterator[None]:
@@ -355,8 +515,12 @@ class ParseLimits(SchemaExtension):
             # defaults); any other operation at the page sizes its request asks for
             reviewed = getattr(context.context, "reviewed_document", False)
             values = None if reviewed else context.variables
-            errors = _token_errors(document) or operation_errors(schema, document, values)
-            nul = [] if errors else _nul_errors(document, context.variables)
+            measure = _MEASURED.get()
+            if measure is not None and measure.document is document and measure.schema is schema:
+                errors = measure.errors(values)
+            else:
+                errors = _token_errors(document) or operation_errors(schema, document, values)
+            nul = [] if errors else nul_errors(document, context.variables)
             if nul and not validate(schema, document, context.validation_rules):
                 # an invalid document is a validation error first (strawberry's rules, as it validates)
                 errors = nul
@@ -365,20 +529,27 @@ class ParseLimits(SchemaExtension):
         yield
 
 
-def _token_errors(document: DocumentNode) -> list[GraphQLError]:
-    """``QUERY_TOO_LARGE`` for a document parsed elsewhere without the limit (walks at most the limit)."""
-    limit = current().max_tokens
+def _token_count(document: DocumentNode, stop_past: int | None = None) -> int:
+    """The document's tokens (comments included), counted up to ``stop_past + 1`` when given."""
     token = document.loc.start_token if document.loc is not None else None
     count = 0
-    while token is not None and count <= limit:
+    while token is not None and (stop_past is None or count <= stop_past):
         if token.kind not in (TokenKind.SOF, TokenKind.EOF):
             count += 1
         token = token.next
-    if count <= limit:
-        return []
+    return count
+
+
+def _token_errors(document: DocumentNode) -> list[GraphQLError]:
+    """``QUERY_TOO_LARGE`` for a document parsed elsewhere without the limit (walks at most the limit)."""
+    limit = current().max_tokens
+    return [_too_large()] if _token_count(document, limit) > limit else []
+
+
+def _too_large() -> GraphQLError:
     limit_error = GraphQLError("")
     _mark_too_large(limit_error, force=True)
-    return [limit_error]
+    return limit_error
 
 
 _NUL: Final = "\x00"
@@ -429,7 +600,7 @@ def _nul_in_string_tokens(document: DocumentNode) -> bool:
     return document.loc is None or any(_NUL in value for value in _string_tokens(document))
 
 
-def _nul_errors(document: DocumentNode, variables: Any) -> list[GraphQLError]:
+def nul_errors(document: DocumentNode, variables: Any) -> list[GraphQLError]:
     """``BAD_USER_INPUT`` for a string holding U+0000 in a literal or a variable (never echoed)."""
     literals = _NulLiterals()
     if _nul_in_string_tokens(document):  # the walk over the AST only when a string token holds one

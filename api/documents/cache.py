@@ -3,9 +3,10 @@
 Two bounded LRU maps, shared by every request of the worker:
 
 - document id → :class:`PreparedDocument` (text, parsed ``DocumentNode``, and the duty sets whose
-  view validated it). Keyed by the id alone: the text behind an id never changes. A duty set is the
-  identity of a role view (``resolvers.schema_for`` builds one schema per duty set), so "validated for
-  these duties" is exact, with no id() of a schema object that could be reused.
+  view validated it, each with the document's measure against the limits on that view). Keyed by the
+  id alone: the text behind an id never changes. A duty set is the identity of a role view
+  (``resolvers.schema_for`` builds one schema per duty set), so "validated for these duties" is exact,
+  with no id() of a schema object that could be reused.
 - (client, document id) → when the database last confirmed the registration is live. Trusted clients
   are re-checked after ``recheck_seconds``, so a revocation reaches every worker within that time.
 
@@ -20,15 +21,23 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from graphql import DocumentNode, GraphQLSyntaxError, OperationDefinitionNode, parse, specified_rules
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    parse,
+    specified_rules,
+)
 from strawberry import Schema
 from strawberry.schema.schema import validate_document
 
 from policies.individual_number import contains_valid_number
-from resolvers.limits import OperationLimits, holds_string_literal
+from resolvers.limits import DocumentMeasure, holds_string_literal, measure_document
 
 from .ids import document_id
 
@@ -42,23 +51,54 @@ class PreparedDocument:
     node: DocumentNode
     operation_name: str | None
     operation_type: str | None  # None when the document holds several operations
-    valid_for: set[frozenset[str]] = field(default_factory=set)
+    # the views that accept it, each with its measure there (resolvers/limits.py), taken once with the
+    # validation: a request evaluates the measure at its values instead of walking the document
+    valid_for: dict[frozenset[str], DocumentMeasure] = field(default_factory=dict)
     invalid_for: set[frozenset[str]] = field(default_factory=set)  # validated once too: left to strawberry
     # Whether spans may name it by id: not when its text holds a string literal. The id is the text's
     # sha256, so whoever knows the rest of the text could find the literal (a name, a kana) by guessing.
     traceable: bool = True
 
     def validate(self, schema: Schema, duties: frozenset[str]) -> bool:
-        """Whether the view of ``duties`` accepts the document (graphql-core, once per view)."""
+        """Whether the view of ``duties`` accepts the document (graphql-core, once per view), its
+        operations within the limits at the defaults they declare (its tokens are checked per request)."""
         if duties in self.valid_for:
             return True
         if duties in self.invalid_for:
             return False
-        if validate_document(schema._schema, self.node, (*specified_rules, OperationLimits)):
-            self.invalid_for.add(duties)
-            return False  # the request runs on the ordinary path, which reports the errors
-        self.valid_for.add(duties)
-        return True
+        if not validate_document(schema._schema, self.node, specified_rules):
+            measure = measure_document(schema._schema, self.node)
+            if not measure.operation_errors(None):
+                self.valid_for[duties] = measure
+                return True
+        self.invalid_for.add(duties)
+        return False  # the request runs on the ordinary path, which reports the errors
+
+    def measure(self, duties: frozenset[str]) -> DocumentMeasure | None:
+        """The document's measure on the view of ``duties``, if that view accepted it."""
+        return self.valid_for.get(duties)
+
+    def limit_errors(
+        self,
+        schema: Schema,
+        duties: frozenset[str],
+        variables: Mapping[str, Any] | None,
+        *,
+        reviewed: bool,
+    ) -> list[GraphQLError]:
+        """The limits this request of the document is over (``QUERY_TOO_LARGE`` alone, or one error per
+        limit an operation is over), as ``resolvers.limits.ParseLimits`` finds them: it answers the
+        first. Costed at ``variables``, or when ``reviewed`` (a trusted client's imported document) at
+        the defaults its operations declare. From the measure kept for the view: no walk.
+
+        Only for a view that accepts the document (:meth:`validate`; else ValueError: the ordinary
+        path reports what is wrong with it). Besides, the caller must refuse a string holding U+0000
+        (``resolvers.limits.nul_errors``, which reads the variables) when these are empty.
+        """
+        measure = self.measure(duties) if self.validate(schema, duties) else None
+        if measure is None:
+            raise ValueError("the document is not valid for this view")
+        return measure.errors(None if reviewed else variables)
 
 
 def prepare_document(

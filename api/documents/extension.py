@@ -4,7 +4,9 @@ strawberry parses and validates every request's text; for a persisted document b
 (api/documents/cache.py). This extension, installed on each role view the HTTP layer serves, sets the
 cached ``DocumentNode`` while strawberry parses (so it does not) and an empty error list while it
 validates (so it does not): the same skip strawberry's own ``ParserCache``/``ValidationCache`` make.
-It acts only inside :func:`running`, which the view enters for a document validated for that view.
+It also hands ``resolvers.limits.ParseLimits`` the document's measure for that view, so the limits
+are evaluated at the request's values rather than measured again. It acts only inside :func:`running`,
+which the view enters for a document validated for that view.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from contextvars import ContextVar
 from strawberry.extensions import SchemaExtension
 
 from resolvers import KaigoSchema, schema_for
+from resolvers.build import ScopedSchema
+from resolvers.limits import measured
 
 from .cache import PreparedDocument
 
@@ -25,6 +29,15 @@ _CURRENT: ContextVar[PreparedDocument | None] = ContextVar("kaigo_prepared_docum
 
 
 class PreparedDocuments(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        document = _CURRENT.get()
+        schema = self.execution_context.schema
+        measure = None
+        if document is not None and isinstance(schema, ScopedSchema) and schema.duties is not None:
+            measure = document.measure(schema.duties)
+        with measured(measure):
+            yield
+
     def on_parse(self) -> Iterator[None]:
         document = _CURRENT.get()
         if document is not None:
