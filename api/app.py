@@ -86,6 +86,7 @@ def create_app(runtime: Runtime) -> Starlette:
         audit=AuditTrail(runtime.database, enabled=runtime.audit_enabled),
         guards=runtime.guards,
         introspection_roles=runtime.introspection_roles,
+        planned_reads=runtime.planned_reads,
     )
 
     @asynccontextmanager
@@ -123,4 +124,5 @@ def create_app(runtime: Runtime) -> Starlette:
     app.add_middleware(SecurityHeaders, hsts_seconds=runtime.hsts_seconds)  # outermost: on every answer
     app.state.runtime = runtime
     app.state.documents = documents
+    app.state.graphql = graphql  # its planned reads are counted (api/reads.py)
     return app

@@ -86,6 +86,39 @@ class AuditTrail:
             log.error("audit entry of a failed mutation not written: %s", type(exc).__name__)
             raise Refusal(503, AUDIT_UNAVAILABLE, "The audit trail is unavailable; nothing was done") from exc
 
+    async def record_attempt(
+        self,
+        principal: Principal,
+        *,
+        operation_name: str | None,
+        error_codes: tuple[str, ...],
+        started_at: dt.datetime,
+        document_id: str | None,
+        trace_id: str | None,
+    ) -> None:
+        """Record a read that failed before it touched anyone (its statement, entry included, cancelled),
+        in a transaction of its own, as :meth:`record_failed` does for the executor's path."""
+        if not self.enabled:
+            return
+        entry = AuditEntry(
+            occurred_at=started_at,
+            subject=principal.subject,
+            roles=tuple(principal.roles),
+            department=principal.department,
+            operation_type="query",
+            operation_name=operation_name,
+            document_id=document_id,
+            outcome="error",
+            error_codes=error_codes,
+            trace_id=trace_id,
+        )
+        try:
+            async with self.database.session() as session:
+                await append(session, entry)
+        except Exception as exc:
+            log.error("audit entry of a failed read not written: %s", type(exc).__name__)
+            raise Refusal(503, AUDIT_UNAVAILABLE, "The audit trail is unavailable; nothing was done") from exc
+
     @staticmethod
     async def _entry(
         db: Executor,

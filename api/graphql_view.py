@@ -29,7 +29,7 @@ from persistence.crypto import NumberVault
 from persistence.db import Database, SerialSession, transaction_aborted
 from policies.principals import Principal
 from resolvers import build_context
-from resolvers.context import Context
+from resolvers.context import Context, request_date
 from resolvers.errors import INTERNAL_SERVER_ERROR, STATEMENT_TIMEOUT
 
 from .audit import AuditTrail, now
@@ -38,6 +38,7 @@ from .documents import DocumentRequestData, Registry, reference_of, running, ser
 from .faults import refusal_for, refuse_faulted
 from .guards import Guards, RateLimiter, read_body, timeout_refusal
 from .media import accepts_graphql_response, as_graphql_response
+from .reads import PlannedReads
 from .refusals import BAD_REQUEST, METHOD_NOT_ALLOWED, Refusal
 
 # Codes of errors after which the transaction may be aborted (resolvers/errors.py).
@@ -78,6 +79,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
         audit: AuditTrail | None = None,
         guards: Guards | None = None,
         introspection_roles: frozenset[str] | None = None,
+        planned_reads: bool = True,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphql_ide else None)
         self.database = database
@@ -88,6 +90,8 @@ class KaigoGraphQL(GraphQL[Any, None]):
         self.guards = guards if guards is not None else Guards()
         self.rate_limiter = RateLimiter(self.guards.rate_per_second, self.guards.rate_burst)
         self.introspection_roles = introspection_roles  # None: every role may introspect its view
+        # queries answered in one statement (api/reads.py); off: every one by strawberry's executor
+        self.reads = PlannedReads(database, vault, self.audit) if planned_reads else None
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if isinstance(request, Request) and self._is_ide_page(request):
@@ -216,6 +220,20 @@ class KaigoGraphQL(GraphQL[Any, None]):
         allowed = OperationType.from_http(request_adapter.method)
         reference = getattr(request_data, "reference", None)
         document_id = reference.id if reference is not None else None
+        if self.reads is not None:
+            with running(plan.document):
+                answer = await self.reads.answer(
+                    document=plan.document,
+                    schema=schema,
+                    principal=principal,
+                    variables=request_data.variables,
+                    operation_name=request_data.operation_name,
+                    reviewed=plan.reviewed,
+                    today=request_date(),
+                    document_id=document_id,
+                )
+            if answer is not None:
+                return answer
         started_at = now()
         try:
             async with self.database.session() as session:

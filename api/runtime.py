@@ -30,6 +30,7 @@ class Runtime:
     trusted_clients: frozenset[str] = frozenset()  # KAIGO_TRUSTED_CLIENTS
     document_recheck_seconds: float = 5.0
     audit_enabled: bool = True  # False only for the audit-overhead benchmark; refused in production
+    planned_reads: bool = True  # False: every query through strawberry's executor (benchmarks, tests)
     cors_origins: tuple[str, ...] = ()  # KAIGO_CORS_ORIGINS: browser origins allowed to call the API
     hsts_seconds: int = 0  # KAIGO_HSTS_SECONDS: Strict-Transport-Security when served only over HTTPS
     guards: Guards = field(default_factory=Guards)  # body size, rate per principal, request time limit

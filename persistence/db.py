@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -116,6 +116,28 @@ class Database:
             session = AsyncSession(bind=self.engine)
         async with session, session.begin():
             yield session
+
+    async def read_one(self, sql: str, arguments: Sequence[Any]) -> Any:
+        """One statement in a transaction of its own (autocommit: no BEGIN, no COMMIT round trip), on a
+        pooled driver connection: the row it returns. A planned read and its audit entry are such a
+        statement, so they commit together or not at all. Bound to a test's connection, the statement
+        runs in a savepoint of its transaction instead.
+
+        Shielded like :meth:`SerialSession.execute`: a request cancelled meanwhile (its time limit) lets
+        the statement finish rather than leave the connection in the middle of one."""
+        return await asyncio.shield(self._read_one(sql, arguments))
+
+    async def _read_one(self, sql: str, arguments: Sequence[Any]) -> Any:
+        if self._bind is not None:
+            async with self.session() as session:
+                raw = await _driver_in_transaction(await session.connection())
+                with statement_span(sql):
+                    return await raw.fetchrow(sql, *arguments)
+        async with self.engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None  # a checked-out connection has its driver connection
+            with statement_span(sql):
+                return await raw.fetchrow(sql, *arguments)
 
 
 class SerialSession:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Final
 
@@ -30,7 +31,10 @@ from .errors import classify
 __all__ = [
     "OperationTracing",
     "count_persons",
+    "describe",
     "document_hash",
+    "identify",
+    "operation_span",
     "pseudonym",
     "record_decision",
     "record_duty_check",
@@ -214,7 +218,7 @@ class OperationTracing(SchemaExtension):
                 if not span.is_recording():  # not sampled: nothing to describe, no loader to trace
                     yield
                     return
-                self._identify(span)
+                identify(span, getattr(self.execution_context.context, "principal", None))
                 yield
                 self._describe(span, len(persons))
         finally:
@@ -227,50 +231,90 @@ class OperationTracing(SchemaExtension):
                 trace_loaders(loaders)
         yield
 
-    def _identify(self, span: Span) -> None:
-        context = self.execution_context.context
-        principal = getattr(context, "principal", None)
-        if principal is not None:
-            span.set_attribute("enduser.pseudo.id", pseudonym(principal.subject))
-            span.set_attribute("user.roles", sorted(principal.roles))
-            if principal.department:
-                span.set_attribute("kaigo.department", principal.department)
-            if principal.client_name:
-                span.set_attribute("kaigo.client.name", principal.client_name)
-        document_id = _document_id_source() if _document_id_source is not None else None
-        if document_id is not None:
-            span.set_attribute("graphql.document.id", document_id)
-
     def _describe(self, span: Span, persons: int) -> None:
         ec = self.execution_context
         try:
             kind = ec.operation_type.value
         except Exception:  # no operation could be picked (parse or validation failed)
             kind = None
-        # the name only of an operation the document holds (a client's operationName can be any text)
-        name = ec.operation_name if kind is not None else None
-        if kind is not None:
-            span.set_attribute("graphql.operation.type", kind)
-            span.update_name(f"{kind} {name}" if name else kind)
-        if name:
-            span.set_attribute("graphql.operation.name", name)
-        if ec.graphql_document is not None:
-            span.set_attribute("graphql.document.hash", _cached_hash(ec.query, ec.graphql_document))
         audit = getattr(ec.context, "audit", None)
-        span.set_attribute("kaigo.persons.count", _persons_touched(audit) if audit is not None else persons)
-        for decision in getattr(audit, "decisions", ()):
-            attributes = {"kaigo.decision.code": str(decision.get("code"))}
-            if decision.get("basis_item"):
-                attributes["kaigo.legal_basis.item"] = str(decision["basis_item"])
-            span.add_event("kaigo.policy.decision", attributes)
         errors: list[GraphQLError] = list(ec.pre_execution_errors or ())
         if ec.result is not None and ec.result.errors:
             errors.extend(ec.result.errors)
-        if errors:
-            codes = sorted({classify(e) for e in errors})
-            span.set_attribute("kaigo.graphql.error_codes", codes)
-            for error in errors:
-                duty = (error.extensions or {}).get("duty")
-                if isinstance(duty, str):
-                    record_duty_check(duty, allowed=False)
-            span.set_status(Status(StatusCode.ERROR))
+        describe(
+            span,
+            kind,
+            # the name only of an operation the document holds (a client's operationName can be any text)
+            ec.operation_name if kind is not None else None,
+            hash_of=(ec.query, ec.graphql_document) if ec.graphql_document is not None else None,
+            persons=_persons_touched(audit) if audit is not None else persons,
+            decisions=getattr(audit, "decisions", ()),
+            errors=errors,
+        )
+
+
+def identify(span: Span, principal: Any) -> None:
+    """Who asks (pseudonymously), and the persisted document run, on an operation span."""
+    if principal is not None:
+        span.set_attribute("enduser.pseudo.id", pseudonym(principal.subject))
+        span.set_attribute("user.roles", sorted(principal.roles))
+        if principal.department:
+            span.set_attribute("kaigo.department", principal.department)
+        if principal.client_name:
+            span.set_attribute("kaigo.client.name", principal.client_name)
+    document_id = _document_id_source() if _document_id_source is not None else None
+    if document_id is not None:
+        span.set_attribute("graphql.document.id", document_id)
+
+
+def describe(
+    span: Span,
+    kind: str | None,
+    name: str | None,
+    *,
+    hash_of: tuple[str | None, DocumentNode] | None,
+    persons: int,
+    decisions: Sequence[Mapping[str, Any]] = (),
+    errors: Sequence[GraphQLError] = (),
+) -> None:
+    """What an operation was and did, on its span, once it has run."""
+    if kind is not None:
+        span.set_attribute("graphql.operation.type", kind)
+        span.update_name(f"{kind} {name}" if name else kind)
+    if name:
+        span.set_attribute("graphql.operation.name", name)
+    if hash_of is not None:
+        span.set_attribute("graphql.document.hash", _cached_hash(*hash_of))
+    span.set_attribute("kaigo.persons.count", persons)
+    for decision in decisions:
+        attributes = {"kaigo.decision.code": str(decision.get("code"))}
+        if decision.get("basis_item"):
+            attributes["kaigo.legal_basis.item"] = str(decision["basis_item"])
+        span.add_event("kaigo.policy.decision", attributes)
+    if errors:
+        codes = sorted({classify(e) for e in errors})
+        span.set_attribute("kaigo.graphql.error_codes", codes)
+        for error in errors:
+            duty = (error.extensions or {}).get("duty")
+            if isinstance(duty, str):
+                record_duty_check(duty, allowed=False)
+        span.set_status(Status(StatusCode.ERROR))
+
+
+@contextmanager
+def operation_span(principal: Any) -> Iterator[Span | None]:
+    """The operation span of a request answered without strawberry's executor (the read planner): the
+    same span as :class:`OperationTracing` makes, described by the caller with :func:`describe`. None
+    when tracing is off or the trace is not sampled."""
+    tracer = current_tracer()
+    if tracer is None:
+        yield None
+        return
+    with tracer.start_as_current_span(
+        "graphql.operation", record_exception=False, set_status_on_exception=False
+    ) as span:
+        if not span.is_recording():
+            yield None
+            return
+        identify(span, principal)
+        yield span

@@ -12,6 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 pytestmark = pytest.mark.db
 
+
+@pytest.fixture
+def app(app_with: Any) -> Any:
+    """Every query through strawberry's executor (the DataLoaders of strawberry's executor are what these tests count; the planner has its own tests)."""
+    return app_with(planned_reads=False)
+
+
 EVERY_AREA = """
 query Everything($first: Int!) {
   persons(first: $first) {

@@ -12,6 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 pytestmark = pytest.mark.db
 
+
+@pytest.fixture
+def app(app_with: Any) -> Any:
+    """Every query through strawberry's executor (errors raised inside the executor's resolvers are what these tests are about; the planner has its own tests)."""
+    return app_with(planned_reads=False)
+
+
 LEAKS = ("Traceback", 'File "', "SELECT", "sqlalchemy", "asyncpg", "DecryptionError", "Did you mean")
 
 

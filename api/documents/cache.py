@@ -58,6 +58,9 @@ class PreparedDocument:
     # Whether spans may name it by id: not when its text holds a string literal. The id is the text's
     # sha256, so whoever knows the rest of the text could find the literal (a name, a kana) by guessing.
     traceable: bool = True
+    # the read planner's plans of its operations, per view and operation name (api/reads.py); None:
+    # the planner declines it there
+    read_plans: dict[tuple[frozenset[str], str | None], Any] = field(default_factory=dict)
 
     def validate(self, schema: Schema, duties: frozenset[str]) -> bool:
         """Whether the view of ``duties`` accepts the document (graphql-core, once per view), its
