@@ -80,7 +80,7 @@ class Forbidden(GraphQLError):
 
 # Every code's message, for any English message of that code that no entry below names more exactly.
 JA_BY_CODE: Final[Mapping[str, str]] = {
-    "UNAUTHENTICATED": "認証されていません。",
+    UNAUTHENTICATED: "認証されていません。",
     BAD_USER_INPUT: "引数 `{field}` の値が正しくありません。",
     GRAPHQL_PARSE_FAILED: "GraphQL ドキュメントを解析できません（構文の誤り）。",
     GRAPHQL_VALIDATION_FAILED: "GraphQL ドキュメントがこのロールのスキーマに合いません。",
