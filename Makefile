@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-db lint format typecheck bench lock clean
+.PHONY: install run test test-db lint format typecheck bench lock graphiql clean
 
 install: $(STAMP)
 
@@ -51,6 +51,12 @@ bench: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+# Rebuild GraphiQL's vendored files (api/graphiql/vendor/, committed) from the versions pinned in
+# api/graphiql/package-lock.json, with their licences: after changing a pin (`npm install --package-lock-only
+# PKG@VERSION` there). Needs node and npm; `make run` and `make test` need neither.
+graphiql:
+	cd api/graphiql && npm ci --no-audit --no-fund --ignore-scripts && node build.mjs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

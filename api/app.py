@@ -19,11 +19,12 @@ from policies.roles import ROLE_NAMES, departments, duties_for
 from resolvers import build_schema
 from resolvers.errors import DATABASE_BUSY, DATABASE_UNAVAILABLE, database_fault
 
+from . import graphiql
 from .audit import AuditTrail
 from .documents import DocumentCache, Registry, served_view
 from .faults import RETRY_AFTER_SECONDS
 from .graphql_view import KaigoGraphQL
-from .http_surface import CORS_HEADERS, SecurityHeaders
+from .http_surface import CORS_HEADERS, LOCAL_ORIGINS, RequestLanguage, SecurityHeaders
 from .runtime import Runtime
 from .telemetry import instrument_app, shutdown, start_from_env
 
@@ -108,19 +109,22 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             # Route, not Mount: Mount would answer /graphql with a 307 to /graphql/.
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *graphiql.routes(graphql_ide=runtime.graphql_ide, dev_tokens=runtime.dev_tokens),
         ],
         lifespan=lifespan,
     )
     instrument_app(app, runtime.database.engine)  # HTTP and statement spans, idle while tracing is off
-    if runtime.cors_origins:
+    if runtime.cors_origins or runtime.cors_localhost:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(runtime.cors_origins),
+            allow_origin_regex=LOCAL_ORIGINS if runtime.cors_localhost else None,
             allow_methods=["GET", "POST"],
             allow_headers=list(CORS_HEADERS),
             allow_credentials=False,  # bearer tokens, never cookies
             max_age=600,
         )
+    app.add_middleware(RequestLanguage)  # error messages in Japanese for Accept-Language: ja
     app.add_middleware(SecurityHeaders, hsts_seconds=runtime.hsts_seconds)  # outermost: on every answer
     app.state.runtime = runtime
     app.state.documents = documents

@@ -52,6 +52,8 @@ from starlette.responses import JSONResponse, Response
 from api.devkeys import DEV_ISSUER, is_dev_jwks
 from policies.principals import Principal
 from policies.roles import principal_from_claims, unknown_roles
+from resolvers.errors import language
+from schema.errors import UNAUTHENTICATED, localize, token_hint
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
@@ -98,6 +100,8 @@ class AuthenticationError(Exception):
         self.error: ErrorCode = error
         self.description = description
         self.credentials_missing = credentials_missing
+        # where `kaigo token` finds the key this server trusts (development), for the answer's hint
+        self.dev_data_dir: str | None = None
 
     def __str__(self) -> str:
         return f"{self.error}: {self.description}"
@@ -518,6 +522,12 @@ class TokenVerifier:
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
         source = os.fspath(settings.jwks)
         self._source: _KeySource
+        # A verifier of the development issuer trusts the key of `kaigo token` under this data directory.
+        self.dev_data_dir = (
+            str(Path(source).resolve().parent.parent)
+            if settings.issuer == DEV_ISSUER and not _is_url(source)
+            else None
+        )
         if _is_url(source):
             if settings.refuse_dev_keys and source.startswith("http://") and not _is_loopback(source):
                 raise AuthConfigurationError("a JWKS URL must use https in production")
@@ -561,7 +571,15 @@ class TokenVerifier:
         return len(self._cache)
 
     async def authenticate(self, headers: Headers) -> Principal:
-        """The principal of the request's ``Authorization: Bearer`` token, or AuthenticationError."""
+        """The principal of the request's ``Authorization: Bearer`` token, or AuthenticationError (telling
+        where this server's development tokens come from, when it trusts them)."""
+        try:
+            return await self._authenticate(headers)
+        except AuthenticationError as err:
+            err.dev_data_dir = self.dev_data_dir
+            raise
+
+    async def _authenticate(self, headers: Headers) -> Principal:
         values = headers.getlist("authorization")
         if not values:
             raise AuthenticationError("invalid_request", "Authentication required", credentials_missing=True)
@@ -729,7 +747,9 @@ def _quoted(text: str) -> str:
 
 
 def unauthenticated_response(err: AuthenticationError) -> Response:
-    """The HTTP answer to a failed authentication, with a GraphQL-shaped JSON body.
+    """The HTTP answer to a failed authentication, with a GraphQL-shaped JSON body whose message (in the
+    request's language) also says how to get a token: `kaigo token` in development, else the identity
+    provider.
 
     No credentials → 401 ``Bearer realm="kaigo-graph"``; a bad token → 401 with
     ``error="invalid_token"``; a malformed or repeated header → 400 with ``error="invalid_request"``.
@@ -741,10 +761,12 @@ def unauthenticated_response(err: AuthenticationError) -> Response:
         challenge = (
             f'Bearer realm="{REALM}", error="{err.error}", error_description="{_quoted(err.description)}"'
         )
-    body = {
-        "data": None,
-        "errors": [{"message": err.description, "extensions": {"code": "UNAUTHENTICATED"}}],
-    }
+    extensions = {"code": UNAUTHENTICATED}
+    chosen = language()
+    said = localize(err.description, extensions, chosen)
+    said = said if said.endswith(("。", ".")) else f"{said}."
+    message = f"{said}{'' if chosen == 'ja' else ' '}{token_hint(err.dev_data_dir, chosen)}"
+    body = {"data": None, "errors": [{"message": message, "extensions": extensions}]}
     return JSONResponse(
         body,
         status_code=status,

@@ -119,11 +119,17 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
     from datetime import timedelta
 
-    from .devkeys import ensure_dev_keys
+    from .devkeys import existing_dev_keys
 
     if settings.production:
         raise SystemExit("kaigo token issues development tokens only; production tokens come from the IdP")
-    keys = ensure_dev_keys(settings.data_dir)
+    keys = existing_dev_keys(settings.data_dir)
+    if keys is None:
+        raise SystemExit(
+            f"kaigo token: no development signing key under {settings.data_dir}/identity. A token must be "
+            "signed with the key of the server that will check it: start the server first (`make run` or "
+            "`kaigo serve`, which make the key), or set KAIGO_DATA_DIR to the server's data directory."
+        )
     ttl = _parse_ttl(args.ttl)
     token = keys.issue_token(
         args.role,

@@ -30,6 +30,7 @@ __all__ = [
     "DEV_MARKER",
     "DevKeys",
     "ensure_dev_keys",
+    "existing_dev_keys",
     "is_dev_jwks",
 ]
 
@@ -171,6 +172,14 @@ def ensure_dev_keys(data_dir: Path) -> DevKeys:
         text = json.dumps(wanted, indent=2, sort_keys=True) + "\n"
         _write_atomically(jwks_path, text.encode("utf-8"), 0o644)
     return DevKeys(private_key_path=private_path, jwks_path=jwks_path, kid=kid)
+
+
+def existing_dev_keys(data_dir: Path) -> DevKeys | None:
+    """The dev key under ``data_dir/identity/`` when a server made one there, else None (nothing is
+    created: a new key would sign tokens no running server trusts)."""
+    if not (Path(data_dir) / "identity" / _PRIVATE_KEY_FILE).is_file():
+        return None
+    return ensure_dev_keys(data_dir)
 
 
 def is_dev_jwks(jwks_path_or_doc: Path | str | Mapping[str, Any]) -> bool:

@@ -9,6 +9,7 @@ without parsing or validating it again, and ``run`` answers every refusal with a
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, Protocol
 
 import strawberry
@@ -36,6 +37,7 @@ from .audit import AuditTrail, now
 from .auth import AuthenticationError, unauthenticated_response
 from .documents import DocumentRequestData, Registry, reference_of, running, served_view
 from .faults import refusal_for, refuse_faulted
+from .graphiql import page
 from .guards import Guards, RateLimiter, read_body, timeout_refusal
 from .media import accepts_graphql_response, as_graphql_response
 from .reads import PlannedReads
@@ -135,6 +137,16 @@ class KaigoGraphQL(GraphQL[Any, None]):
             return False
         accept = request.headers.get("accept", "")
         return "text/html" in accept
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return page()  # the vendored GraphiQL with its role picker (api/graphiql/): no external URL
+
+    def encode_json(self, data: object) -> bytes:
+        # UTF-8 as it is, not \u escapes: readable in curl and logs, half the bytes of Japanese text.
+        try:
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        except UnicodeEncodeError:  # a lone surrogate (from a client's JSON) has no UTF-8: escaped then
+            return json.dumps(data, separators=(",", ":")).encode()
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET naming a persisted document (and no `query`) runs it; strawberry would show GraphiQL.

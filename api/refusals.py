@@ -2,7 +2,8 @@
 
 Raised anywhere under ``KaigoGraphQL.run`` and turned into ``{"data": null, "errors": [{"message",
 "extensions": {"code"}}]}`` there. Messages are fixed strings: they never repeat a document, a variable
-or a header value.
+or a header value. They are written in English and answered in the request's language
+(``schema.errors.localize``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from collections.abc import Mapping
 from typing import Final
 
 from starlette.responses import JSONResponse, Response
+
+from resolvers.errors import language
+from schema.errors import localize
 
 __all__ = [
     "BAD_REQUEST",
@@ -45,6 +49,8 @@ class Refusal(Exception):
         self.headers = dict(headers or {})
 
     def response(self) -> Response:
-        body = {"data": None, "errors": [{"message": self.message, "extensions": {"code": self.code}}]}
+        extensions = {"code": self.code}
+        message = localize(self.message, extensions, language())
+        body = {"data": None, "errors": [{"message": message, "extensions": extensions}]}
         headers = {"Cache-Control": "no-store", **self.headers}
         return JSONResponse(body, status_code=self.status, headers=headers)

@@ -10,7 +10,7 @@ from policies.clients import clients
 from resolvers.limits import Limits, configure
 
 from .auth import TokenVerifier
-from .devkeys import DEV_ISSUER, ensure_dev_keys
+from .devkeys import DEV_ISSUER, DevKeys, ensure_dev_keys
 from .graphql_view import Authenticator
 from .guards import Guards
 from .settings import Settings, asyncpg_url
@@ -25,13 +25,15 @@ class Runtime:
     database: Database
     vault: NumberVault
     authenticator: Authenticator
-    graphql_ide: bool = True
+    graphql_ide: bool = True  # the GraphiQL page and its files (api/graphiql/); off in production
     trusted_roles: frozenset[str] = frozenset()
     trusted_clients: frozenset[str] = frozenset()  # KAIGO_TRUSTED_CLIENTS
     document_recheck_seconds: float = 5.0
     audit_enabled: bool = True  # False only for the audit-overhead benchmark; refused in production
     planned_reads: bool = True  # False: every query through strawberry's executor (benchmarks, tests)
     cors_origins: tuple[str, ...] = ()  # KAIGO_CORS_ORIGINS: browser origins allowed to call the API
+    cors_localhost: bool = False  # development: also http://localhost:* and http://127.0.0.1:* (Vite …)
+    dev_tokens: DevKeys | None = None  # development signing key: GraphiQL's role picker mints tokens with it
     hsts_seconds: int = 0  # KAIGO_HSTS_SECONDS: Strict-Transport-Security when served only over HTTPS
     guards: Guards = field(default_factory=Guards)  # body size, rate per principal, request time limit
     introspection_roles: frozenset[str] | None = None  # KAIGO_INTROSPECTION_ROLES; None: every role
@@ -96,6 +98,8 @@ def build_runtime(settings: Settings) -> Runtime:
         vault=load_vault(settings),
         authenticator=build_authenticator(settings),
         graphql_ide=not settings.production,
+        cors_localhost=not settings.production,
+        dev_tokens=None if settings.production or settings.jwks else ensure_dev_keys(settings.data_dir),
         trusted_roles=clients().trusted_roles,
         trusted_clients=settings.trusted_clients,
         document_recheck_seconds=settings.document_recheck_seconds,

@@ -3,7 +3,10 @@ unexpected leaks a message, a stack or SQL; no message or log line carries an in
 
 * parse errors → ``GRAPHQL_PARSE_FAILED``; validation errors (unknown fields, wrong literal types)
   → ``GRAPHQL_VALIDATION_FAILED`` (tagged by :class:`ErrorCodes` while the phase runs);
-* variable values the operation cannot accept (coercion) → ``BAD_USER_INPUT``;
+* variable values the operation cannot accept (coercion) → ``BAD_USER_INPUT``, and literal values of the
+  wrong type → ``GRAPHQL_VALIDATION_FAILED``, both with ``extensions.field`` (the argument, as resolver
+  errors name it: ``filter.birthDateFrom``) and ``reason``, in words that never repeat the value
+  (graphql-core's quote it: a name, a date, an individual number);
 * errors raised on purpose with a code (``schema.errors.BadUserInput`` …, the limits of
   resolvers/limits.py) pass through;
 * a statement PostgreSQL cancelled (``statement_timeout``, SQLSTATE 57014) → ``STATEMENT_TIMEOUT``,
@@ -17,6 +20,9 @@ unexpected leaks a message, a stack or SQL; no message or log line carries an in
   (``extensions.correlationId``: the request's W3C trace id when tracing, else a random one), logged
   server-side with the same id and its traceback, after redaction of anything shaped like an
   individual number. Staff quote the id; operators find the log line (and the trace).
+
+Messages are in the request's language (:func:`use_language`, set by the HTTP layer from
+``Accept-Language``): English, or Japanese through ``schema.errors.localize``; codes are the same.
 """
 
 from __future__ import annotations
@@ -25,12 +31,27 @@ import logging
 import re
 import secrets
 import traceback
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Final
+from typing import Any, Final
 
 from asyncpg.exceptions import QueryCanceledError
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    ObjectFieldNode,
+    ValueNode,
+    ValuesOfCorrectTypeRule,
+    VariableDefinitionNode,
+    VariableNode,
+    Visitor,
+    visit,
+)
+from graphql.language.visitor import BREAK, SKIP, VisitorAction
+from graphql.utilities.validate_input_value import validate_input_literal
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import SchemaExtension
@@ -42,6 +63,9 @@ from schema.errors import (
     GRAPHQL_PARSE_FAILED,
     GRAPHQL_VALIDATION_FAILED,
     INTERNAL_SERVER_ERROR,
+    InputReason,
+    Language,
+    localize,
 )
 
 __all__ = [
@@ -55,9 +79,11 @@ __all__ = [
     "classify",
     "database_fault",
     "innermost_name",
+    "language",
     "log_errors",
     "present",
     "redact",
+    "use_language",
 ]
 
 logger = logging.getLogger("kaigo.graphql")
@@ -103,15 +129,155 @@ def _tag(errors: list[GraphQLError] | None, code: str) -> None:
 
 
 class ErrorCodes(SchemaExtension):
-    """Tags parse and validation errors with their code while the phase is known."""
+    """Tags parse and validation errors with their code while the phase is known, and words the errors
+    about values (literals, variables) without the value, naming the argument instead."""
 
     def on_parse(self) -> Iterator[None]:
         yield
-        _tag(self.execution_context.pre_execution_errors, GRAPHQL_PARSE_FAILED)
+        errors = self.execution_context.pre_execution_errors
+        for error in errors or ():
+            if isinstance(error, GraphQLSyntaxError):
+                error.message = _SYNTAX_VALUE.sub(r"\1", error.message)
+        _tag(errors, GRAPHQL_PARSE_FAILED)
 
     def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.validation_rules = tuple(
+            ValuesOfCorrectType if rule is ValuesOfCorrectTypeRule else rule
+            for rule in context.validation_rules
+        )
         yield
-        _tag(self.execution_context.pre_execution_errors, GRAPHQL_VALIDATION_FAILED)
+        _tag(context.pre_execution_errors, GRAPHQL_VALIDATION_FAILED)
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        errors = getattr(context.result, "errors", None)
+        if not errors or context.graphql_document is None:
+            return
+        for error in errors:
+            node = error.nodes[0] if error.nodes else None
+            if isinstance(node, VariableDefinitionNode) and not (error.extensions or {}).get("code"):
+                types = context.schema._schema.type_map
+                _describe_variable_error(error, node.variable.name.value, context.graphql_document, types)
+
+
+# graphql-core's syntax errors quote the token they stopped at ("found String 'ヤマダ'"): the kind is
+# enough, the value goes.
+_SYNTAX_VALUE = re.compile(r"\b(String|BlockString|Int|Float) (?:'.*'|\".*\")(?=\.$)")
+
+# How graphql-core says why a value was refused (its messages quote the value after these words). A
+# type is named only if the schema has it, a field only if it is a GraphQL name: a value or a key of the
+# client's JSON never makes it into the message.
+_REQUIRED_FIELD = re.compile(r"to include required field '(?P<name>[_A-Za-z][_0-9A-Za-z]*)'")
+_UNKNOWN_FIELD = re.compile(r"not to include unknown field '(?P<name>[_A-Za-z][_0-9A-Za-z]*)'")
+_NON_NULL = re.compile(r"non-null type '(?P<type>[^']+)'")
+_TYPE_NAMED = re.compile(
+    r"type '(?P<a>[^']+)'|Value cannot represent an? (?P<b>\w+)|^(?P<c>\w+) cannot represent|"
+    r"^Enum '(?P<d>\w+)'|does not exist in '(?P<e>\w+)' enum"
+)
+_VARIABLE_VALUE = re.compile(
+    r"Variable '\$(?P<name>\w+)' has invalid (?:default )?value(?: at (?P<path>\S+))?: (?P<detail>.*)", re.S
+)
+
+
+def _type_named(pattern: re.Pattern[str], detail: str, types: Container[str]) -> str | None:
+    """The first type ``pattern`` finds in ``detail`` that the schema has (``Int!``, ``[Date]``)."""
+    for match in pattern.finditer(detail):
+        named = next(group for group in match.groups() if group)
+        if named.strip("[]!") in types:
+            return named
+    return None
+
+
+def _value_words(detail: str, field: str, types: Container[str]) -> tuple[str, InputReason, str]:
+    """The message (without the value), reason and field (with the input field in question) of a value
+    refused with graphql-core's ``detail``."""
+    type_name = _type_named(_TYPE_NAMED, detail, types)
+    unknown = _UNKNOWN_FIELD.search(detail)
+    if unknown is not None:  # a key of the client's: a GraphQL name, and no number (_123456789018)
+        field = f"{field}.{redact(unknown['name'])}"
+        return f"`{field}` is not a field of {type_name or 'its input type'}.", "UNKNOWN_FIELD", field
+    required = _REQUIRED_FIELD.search(detail)
+    if required is not None:
+        field = f"{field}.{required['name']}"
+        return f"`{field}` is required.", "REQUIRED", field
+    non_null = _type_named(_NON_NULL, detail, types)
+    if non_null is not None:
+        return f"`{field}` is required ({non_null}).", "REQUIRED", field
+    if "non 32-bit signed integer" in detail:
+        return f"`{field}` is out of range for {type_name or 'Int'}.", "OUT_OF_RANGE", field
+    if type_name is not None:
+        return f"`{field}` is not a valid {type_name}.", "FORMAT", field
+    return f"`{field}` has a value of the wrong type.", "FORMAT", field
+
+
+def _joined(field: str, path: Sequence[str | int]) -> str:
+    return field + "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path)
+
+
+class ValuesOfCorrectType(ValuesOfCorrectTypeRule):
+    """graphql-core's rule, with each refused literal's argument (``extensions.field``) and ``reason``,
+    in words that never repeat the literal."""
+
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        self.argument = "value"
+
+    def enter_argument(self, node: ArgumentNode, *_args: Any) -> None:
+        self.argument = node.name.value
+
+    def enter_variable_definition(self, node: VariableDefinitionNode, *_args: Any) -> None:
+        self.argument = f"${node.variable.name.value}"  # its default value
+
+    def is_valid_value_node(self, node: ValueNode, input_type: Any) -> VisitorAction:
+        if input_type:
+            argument, types = self.argument, self.context.schema.type_map
+
+            def on_error(error: GraphQLError, path: list[str | int]) -> None:
+                message, reason, field = _value_words(error.message, _joined(argument, path), types)
+                self.report_error(
+                    GraphQLError(
+                        message,
+                        node,
+                        extensions={"code": GRAPHQL_VALIDATION_FAILED, "field": field, "reason": reason},
+                    )
+                )
+
+            validate_input_literal(node, input_type, on_error, None, None, self.context.hide_suggestions)
+        return SKIP
+
+
+class _FirstUse(Visitor):
+    """The argument (and input fields) where a variable is first used in a document."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.found: str | None = None
+
+    def enter_variable(self, node: VariableNode, _key: Any, parent: Any, _path: Any, ancestors: Any) -> Any:
+        names = [a.name.value for a in (*ancestors, parent) if isinstance(a, ArgumentNode | ObjectFieldNode)]
+        if node.name.value == self.name and names:
+            self.found = ".".join(names)
+            return BREAK
+        return None
+
+
+def _describe_variable_error(
+    error: GraphQLError, name: str, document: DocumentNode, types: Container[str]
+) -> None:
+    """Word a variable coercion error (in place: strawberry answers with these very objects) by the
+    argument the variable feeds, with ``field``, ``reason`` and ``variable``, without the value."""
+    use = _FirstUse(name)
+    visit(document, use)
+    matched = _VARIABLE_VALUE.fullmatch(error.message)
+    path = (matched["path"] or "").lstrip(".") if matched else ""
+    field = ".".join(p for p in (use.found or f"${name}", path) if p).replace(".[", "[")
+    detail = error.original_error.message if isinstance(error.original_error, GraphQLError) else ""
+    message, reason, field = _value_words(detail or (matched["detail"] if matched else ""), field, types)
+    error.message = f"Variable `${name}`: {message}"
+    error.extensions = {"code": BAD_USER_INPUT, "field": field, "reason": reason, "variable": name}
 
 
 def classify(error: GraphQLError) -> str:
@@ -181,43 +347,42 @@ def database_fault(exc: BaseException | None) -> str | None:
 
 
 def present(error: GraphQLError) -> GraphQLError:
-    """The error as the client sees it."""
+    """The error as the client sees it, in the request's language."""
     code = classify(error)
     if code == STATEMENT_TIMEOUT and not isinstance(error.original_error, GraphQLError):
-        return GraphQLError(
-            TIMEOUT_MESSAGE,
-            error.nodes,
-            error.source,
-            error.positions,
-            error.path,
-            extensions={"code": STATEMENT_TIMEOUT},
-        )
-    if code in FAULT_MESSAGES and not isinstance(error.original_error, GraphQLError):
-        return GraphQLError(
-            FAULT_MESSAGES[code],
-            error.nodes,
-            error.source,
-            error.positions,
-            error.path,
-            extensions={"code": code},
-        )
-    if code == INTERNAL_SERVER_ERROR:
-        return GraphQLError(
-            INTERNAL_MESSAGE,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": INTERNAL_SERVER_ERROR, "correlationId": correlation_id()},
-        )
+        message, extensions = TIMEOUT_MESSAGE, {"code": STATEMENT_TIMEOUT}
+    elif code in FAULT_MESSAGES and not isinstance(error.original_error, GraphQLError):
+        message, extensions = FAULT_MESSAGES[code], {"code": code}
+    elif code == INTERNAL_SERVER_ERROR:
+        message, extensions = INTERNAL_MESSAGE, {"code": code, "correlationId": correlation_id()}
+    else:
+        message, extensions = redact(error.message), {**(error.extensions or {}), "code": code}
     return GraphQLError(
-        redact(error.message),
+        localize(message, extensions, language()),
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={**(error.extensions or {}), "code": code},
+        extensions=extensions,
     )
+
+
+_language: ContextVar[Language] = ContextVar("kaigo_language", default="en")
+
+
+def language() -> Language:
+    """The language of the request's messages (``en`` unless the HTTP layer said otherwise)."""
+    return _language.get()
+
+
+@contextmanager
+def use_language(chosen: Language) -> Iterator[None]:
+    """Messages of errors presented inside are in ``chosen``."""
+    token = _language.set(chosen)
+    try:
+        yield
+    finally:
+        _language.reset(token)
 
 
 _correlation: ContextVar[str | None] = ContextVar("kaigo_correlation_id", default=None)

@@ -709,7 +709,13 @@ def test_unauthenticated_response_for_missing_credentials() -> None:
     assert response.headers["content-type"] == "application/json"
     assert json.loads(bytes(response.body)) == {
         "data": None,
-        "errors": [{"message": "Authentication required", "extensions": {"code": "UNAUTHENTICATED"}}],
+        "errors": [
+            {
+                "message": "Authentication required. Send `Authorization: Bearer <token>` with a token from "
+                "the city's identity provider.",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+        ],
     }
 
 

@@ -108,6 +108,17 @@ def test_serves_queries_and_stops_cleanly(
     refused = httpx.post(f"{base}/graphql", json=query)
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # how to get a token this server accepts: `kaigo token` with the server's own data directory
+    data_dir = Path(env["KAIGO_DATA_DIR"]).resolve()
+    assert f"KAIGO_DATA_DIR={data_dir} kaigo token --role" in refused.json()["errors"][0]["message"]
+    elsewhere = subprocess.run(
+        [KAIGO, "token", "--role", "kaigo_officer"],
+        env={**env, "KAIGO_DATA_DIR": str(data_dir.parent / "elsewhere")},
+        capture_output=True,
+        text=True,
+    )
+    assert elsewhere.returncode != 0 and "no development signing key" in elsewhere.stderr
+    assert not (data_dir.parent / "elsewhere").exists()
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(60) == 0
