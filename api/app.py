@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -69,6 +70,16 @@ def settle_long_lived() -> None:
     gc.freeze()
 
 
+def _trail_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
+    engine = runtime.database.engine
+    tasks = []
+    if runtime.sealer is not None:
+        tasks.append(asyncio.create_task(runtime.sealer.run(engine, every=runtime.seal_seconds)))
+    if runtime.checkpointer is not None:
+        tasks.append(asyncio.create_task(runtime.checkpointer.run(engine)))
+    return tasks
+
+
 def create_app(runtime: Runtime) -> Starlette:
     documents = Registry(
         runtime.database,
@@ -83,7 +94,7 @@ def create_app(runtime: Runtime) -> Starlette:
         authenticator=runtime.authenticator,
         graphql_ide=runtime.graphql_ide,
         documents=documents,
-        audit=AuditTrail(runtime.database, enabled=runtime.audit_enabled),
+        audit=AuditTrail(runtime.database, enabled=runtime.audit_enabled, sealer=runtime.sealer),
         guards=runtime.guards,
         introspection_roles=runtime.introspection_roles,
     )
@@ -93,9 +104,13 @@ def create_app(runtime: Runtime) -> Starlette:
         await runtime.authenticator.prime()  # fetch the JWKS now: a bad one fails the start, not a request
         tracing = start_from_env(runtime.vault)  # OTEL_* variables; off unless they ask for traces
         settle_long_lived()
+        trail = _trail_tasks(runtime)  # seals and checkpoints, off the request path
         try:
             yield
         finally:
+            for task in trail:
+                task.cancel()
+            await asyncio.gather(*trail, return_exceptions=True)  # the sealer writes its last batch
             if tracing:
                 shutdown()  # flushes the spans still queued
             await runtime.authenticator.aclose()

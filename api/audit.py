@@ -24,7 +24,7 @@ from typing import Any, Final
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from persistence.audit import AuditEntry, Executor, append
+from persistence.audit import AuditEntry, Executor, Sealer, append
 from persistence.db import Database
 from policies.principals import Principal
 from resolvers.context import Context
@@ -40,11 +40,12 @@ log = logging.getLogger("kaigo.audit")
 class AuditTrail:
     """Writes the entries. ``enabled=False`` exists for the overhead benchmark only, never in production."""
 
-    def __init__(self, database: Database, *, enabled: bool = True) -> None:
+    def __init__(self, database: Database, *, enabled: bool = True, sealer: Sealer | None = None) -> None:
         if not enabled and os.environ.get("KAIGO_ENV") == "production":
             raise SystemExit("the audit trail cannot be disabled in production")
         self.database = database
         self.enabled = enabled
+        self.sealer = sealer  # seals each entry once committed (persistence/audit.py)
 
     def due(self, ctx: Context) -> bool:
         return self.enabled and (ctx.operation_type is OperationType.MUTATION or ctx.audit.personal_data)
@@ -63,7 +64,7 @@ class AuditTrail:
             return
         try:
             entry = await self._entry(db, ctx, result, started_at=started_at, document_id=document_id)
-            await append(db, entry)
+            await append(db, entry, sealer=self.sealer)
         except Exception as exc:
             log.error("audit entry not written: %s", type(exc).__name__)
             raise Refusal(503, AUDIT_UNAVAILABLE, "The audit trail is unavailable; nothing was done") from exc
@@ -81,7 +82,7 @@ class AuditTrail:
                 entry = await self._entry(
                     session, ctx, result, started_at=started_at, document_id=document_id
                 )
-                await append(session, entry)
+                await append(session, entry, sealer=self.sealer)
         except Exception as exc:
             log.error("audit entry of a failed mutation not written: %s", type(exc).__name__)
             raise Refusal(503, AUDIT_UNAVAILABLE, "The audit trail is unavailable; nothing was done") from exc

@@ -19,18 +19,24 @@ log = logging.getLogger("kaigo")
 
 
 @contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """DATABASE_URL when set; otherwise the embedded server, stopped when the command ends."""
+def database_url(settings: Settings, *, own: bool = False) -> Iterator[str]:
+    """DATABASE_URL when set; otherwise the embedded server: the one a running ``kaigo serve`` owns (left
+    running), else one started for the command and stopped when it ends. ``own`` (``kaigo serve``
+    itself): never share one."""
     if settings.database_url:
         yield asyncpg_url(settings.database_url)
         return
     if settings.production:
         raise SystemExit("KAIGO_ENV=production needs DATABASE_URL: the embedded server is for development")
     from persistence.bootstrap import embedded_database
+    from persistence.embedded import InUse
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with embedded_database(settings.data_dir) as url:
-        yield url
+    try:
+        with embedded_database(settings.data_dir, attach=not own) as url:
+            yield url
+    except InUse as busy:  # kaigo serve, while another one runs on the same data
+        raise SystemExit(f"kaigo: {busy}") from None
 
 
 async def _migrate(url: str) -> None:
@@ -162,7 +168,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     # becomes an exception here, so the `with` below still stops the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, _raise_shutdown)
     signal.signal(signal.SIGINT, _raise_shutdown)
-    with database_url(settings) as url:
+    with database_url(settings, own=True) as url:
         if args.migrate:
             asyncio.run(_migrate(url))
         if args.seed_if_empty:

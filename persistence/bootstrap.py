@@ -16,11 +16,22 @@ DEFAULT_DATABASE = "kaigo"
 
 
 @contextmanager
-def embedded_database(data_dir: Path) -> Iterator[str]:
-    """Start (or take over) the embedded PostgreSQL under ``data_dir/pg``; stop it when the block ends."""
-    from .embedded import start  # imported lazily: production never loads the embedded binaries
+def embedded_database(data_dir: Path, *, attach: bool = False) -> Iterator[str]:
+    """Start (or take over) the embedded PostgreSQL under ``data_dir/pg``; stop it when the block ends.
 
-    server = start(data_dir, log=log)
+    ``attach``: when a running ``kaigo serve`` owns that server, use it as it is (and leave it running)
+    instead of refusing: the commands that run beside the server (``kaigo audit verify``, ``pq``, …)."""
+    from .embedded import InUse, running, start  # lazily: production never loads the embedded binaries
+
+    try:
+        server = start(data_dir, log=log)
+    except InUse as busy:
+        attached = running(data_dir) if attach else None
+        if attached is None:
+            raise
+        log.info("using the embedded PostgreSQL of the running server (process %d)", busy.owner)
+        yield attached.url(DEFAULT_DATABASE)
+        return
     try:
         yield server.url(DEFAULT_DATABASE)
     finally:

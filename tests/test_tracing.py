@@ -104,7 +104,7 @@ async def test_spans_of_a_person_detail_query(
     under = {s.parent.span_id for s in statements if s.parent is not None and s.parent.span_id in loader_ids}
     assert under == loader_ids
     # the audit entry, sent on the driver connection past SQLAlchemy's hooks, has its span too
-    [audit] = [s for s in statements if "audit_append(" in attrs(s)["db.query.text"]]
+    [audit] = [s for s in statements if "audit_append_linked(" in attrs(s)["db.query.text"]]
     assert audit.parent is not None and audit.parent.span_id == server.context.span_id
 
 
