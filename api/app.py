@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from persistence.migrate import is_current
+from persistence.supervisor import read_state
 from policies.roles import ROLE_NAMES, departments, duties_for
 from resolvers import build_schema
 from resolvers.errors import DATABASE_BUSY, DATABASE_UNAVAILABLE, database_fault
@@ -37,8 +38,9 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers and its schema is at the head migration (503 while it is down, and again
-    ready as soon as it is back: the pool replaces the connections the outage closed, persistence/db.py)."""
+    """The database answers and its schema is at the head migration (503 while it is down — "restarting"
+    while ``kaigo serve`` brings its embedded server back — and again ready as soon as it is back: the
+    pool replaces the connections the outage closed, persistence/db.py)."""
     runtime: Runtime = request.app.state.runtime
     try:
         async with runtime.database.engine.connect() as conn:
@@ -49,8 +51,13 @@ async def readyz(request: Request) -> JSONResponse:
         # busy: every pooled connection stayed taken for KAIGO_DB_POOL_TIMEOUT_SECONDS (DATABASE_BUSY)
         busy = database_fault(exc) == DATABASE_BUSY
         retry = RETRY_AFTER_SECONDS[DATABASE_BUSY if busy else DATABASE_UNAVAILABLE]
+        state = read_state(runtime.embedded_state) if runtime.embedded_state is not None else None
+        restarting = not busy and state is not None and state.get("state") == "restarting"
         return JSONResponse(
-            {"status": "unavailable", "database": "busy" if busy else "unreachable"},
+            {
+                "status": "unavailable",
+                "database": "restarting" if restarting else "busy" if busy else "unreachable",
+            },
             status_code=503,
             headers={"Retry-After": str(retry)},
         )

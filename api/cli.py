@@ -33,7 +33,7 @@ def database_url(settings: Settings, *, own: bool = False) -> Iterator[str]:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        with embedded_database(settings.data_dir, attach=not own) as url:
+        with embedded_database(settings.data_dir, attach=not own, supervise=own) as url:
             yield url
     except InUse as busy:  # kaigo serve, while another one runs on the same data
         raise SystemExit(f"kaigo: {busy}") from None
@@ -173,7 +173,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             asyncio.run(_migrate(url))
         if args.seed_if_empty:
             asyncio.run(_seed(url, settings, settings.seed_persons, 1, only_if_empty=True, replace=False))
-        # Workers read the resolved URL from the environment (the embedded server's socket).
+        # Workers read the resolved URL from the environment (the embedded server's socket), and
+        # /readyz the embedded server's supervisor state.
+        if not settings.database_url:
+            from persistence.bootstrap import STATE_FILE
+
+            os.environ["KAIGO_EMBEDDED_STATE"] = str(settings.data_dir / STATE_FILE)
         os.environ["DATABASE_URL"] = url
         if args.print_tokens and not settings.production:
             _print_dev_headers(settings)

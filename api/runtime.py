@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from persistence.audit import Sealer
 from persistence.audit_checkpoints import Checkpointer, Signer, open_store
@@ -39,6 +40,7 @@ class Runtime:
     sealer: Sealer | None = None  # seals each audit entry after its commit (build_runtime: always)
     seal_seconds: float = 1.0  # KAIGO_AUDIT_SEAL_SECONDS: how often the queued seals are written
     checkpointer: Checkpointer | None = None  # signs the chains' heads outside the database
+    embedded_state: Path | None = None  # the embedded server's supervisor state (kaigo serve)
 
 
 def _master_key(settings: Settings) -> bytes:
@@ -137,4 +139,5 @@ def build_runtime(settings: Settings) -> Runtime:
         sealer=Sealer(key),
         seal_seconds=settings.audit_seal_seconds,
         checkpointer=build_checkpointer(settings, key),
+        embedded_state=settings.embedded_state,
     )

@@ -82,6 +82,7 @@ class Settings:
     header_timeout_seconds: int = 10  # a request's headers must arrive within this (then 408, closed)
     body_timeout_seconds: int = 60  # and its body within this after them
     max_connections: int = 1000  # open connections per worker; more are closed at once (503)
+    embedded_state: Path | None = None  # KAIGO_EMBEDDED_STATE, set by kaigo serve: its supervisor's state
 
     @property
     def production(self) -> bool:
@@ -137,6 +138,7 @@ class Settings:
             header_timeout_seconds=_int("KAIGO_HEADER_TIMEOUT_SECONDS", 10),
             body_timeout_seconds=_int("KAIGO_BODY_TIMEOUT_SECONDS", 60),
             max_connections=_int("KAIGO_MAX_CONNECTIONS", 1000),
+            embedded_state=Path(env["KAIGO_EMBEDDED_STATE"]) if env.get("KAIGO_EMBEDDED_STATE") else None,
         )
 
 
