@@ -28,6 +28,7 @@ from persistence.audit import AuditEntry, Executor, Sealer, append
 from persistence.db import Database
 from policies.principals import Principal
 from resolvers.context import Context
+from resolvers.tracing import masked_operation_name
 
 from .refusals import Refusal
 
@@ -108,7 +109,7 @@ class AuditTrail:
             roles=tuple(principal.roles),
             department=principal.department,
             operation_type=operation_type,
-            operation_name=audit.operation_name,
+            operation_name=masked_operation_name(audit.operation_name),
             document_id=document_id,
             person_ids=tuple(touched),
             number_person_ids=tuple(revealed),

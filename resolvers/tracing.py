@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, Final
@@ -31,6 +32,7 @@ __all__ = [
     "OperationTracing",
     "count_persons",
     "document_hash",
+    "masked_operation_name",
     "pseudonym",
     "record_decision",
     "record_duty_check",
@@ -81,6 +83,19 @@ def use_document_id_source(source: Callable[[], str | None] | None) -> None:
 
 
 # --- the document -----------------------------------------------------------------------------------
+
+
+_DIGIT_RUN: Final = re.compile(r"[0-9]{6,}")
+OPERATION_NAME_MAX: Final = 64
+
+
+def masked_operation_name(name: str | None) -> str | None:
+    """An operation name as telemetry and the audit trail keep it: the client chose it, so every run of
+    6 or more digits (an insured or individual number, a birth date) becomes ``#`` and it is cut to 64
+    characters. A registered document's name passes unchanged (the departments' names have no such run)."""
+    if name is None:
+        return None
+    return _DIGIT_RUN.sub("#", name)[:OPERATION_NAME_MAX]
 
 
 class _BlankLiterals(Visitor):
@@ -247,8 +262,9 @@ class OperationTracing(SchemaExtension):
             kind = ec.operation_type.value
         except Exception:  # no operation could be picked (parse or validation failed)
             kind = None
-        # the name only of an operation the document holds (a client's operationName can be any text)
-        name = ec.operation_name if kind is not None else None
+        # the name only of an operation the document holds (a client's operationName can be any text),
+        # masked: the client chose it, and `query Q0632774135` carried an insured number
+        name = masked_operation_name(ec.operation_name) if kind is not None else None
         if kind is not None:
             span.set_attribute("graphql.operation.type", kind)
             span.update_name(f"{kind} {name}" if name else kind)
