@@ -150,7 +150,7 @@ def _parse_ttl(text: str) -> int:
         raise SystemExit("--ttl takes a number with s, m, h or d (e.g. 8h)") from exc
 
 
-HTTP_PROTOCOL = "api.nodelay:NoDelayH11Protocol"
+HTTP_PROTOCOL = "api.connections:GuardedH11Protocol"  # TCP_NODELAY, header/body deadlines, a bound
 
 
 class Shutdown(Exception):
@@ -192,7 +192,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             workers=workers if workers > 1 else None,
             log_config=log_config(),
             proxy_headers=False,
-            http=HTTP_PROTOCOL,  # TCP_NODELAY on every connection, whoever bound the socket
+            http=HTTP_PROTOCOL,  # TCP_NODELAY whoever bound the socket; slow clients cut (api/connections.py)
         )
 
 
