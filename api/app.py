@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from persistence.migrate import is_current
+from persistence.supervisor import read_state
 from policies.roles import ROLE_NAMES, departments, duties_for
 from resolvers import build_schema
 from resolvers.errors import DATABASE_BUSY, DATABASE_UNAVAILABLE, database_fault
@@ -37,8 +39,9 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers and its schema is at the head migration (503 while it is down, and again
-    ready as soon as it is back: the pool replaces the connections the outage closed, persistence/db.py)."""
+    """The database answers and its schema is at the head migration (503 while it is down — "restarting"
+    while ``kaigo serve`` brings its embedded server back — and again ready as soon as it is back: the
+    pool replaces the connections the outage closed, persistence/db.py)."""
     runtime: Runtime = request.app.state.runtime
     try:
         async with runtime.database.engine.connect() as conn:
@@ -49,8 +52,13 @@ async def readyz(request: Request) -> JSONResponse:
         # busy: every pooled connection stayed taken for KAIGO_DB_POOL_TIMEOUT_SECONDS (DATABASE_BUSY)
         busy = database_fault(exc) == DATABASE_BUSY
         retry = RETRY_AFTER_SECONDS[DATABASE_BUSY if busy else DATABASE_UNAVAILABLE]
+        state = read_state(runtime.embedded_state) if runtime.embedded_state is not None else None
+        restarting = not busy and state is not None and state.get("state") == "restarting"
         return JSONResponse(
-            {"status": "unavailable", "database": "busy" if busy else "unreachable"},
+            {
+                "status": "unavailable",
+                "database": "restarting" if restarting else "busy" if busy else "unreachable",
+            },
             status_code=503,
             headers={"Retry-After": str(retry)},
         )
@@ -70,6 +78,16 @@ def settle_long_lived() -> None:
     gc.freeze()
 
 
+def _trail_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
+    engine = runtime.database.engine
+    tasks = []
+    if runtime.sealer is not None:
+        tasks.append(asyncio.create_task(runtime.sealer.run(engine, every=runtime.seal_seconds)))
+    if runtime.checkpointer is not None:
+        tasks.append(asyncio.create_task(runtime.checkpointer.run(engine)))
+    return tasks
+
+
 def create_app(runtime: Runtime) -> Starlette:
     documents = Registry(
         runtime.database,
@@ -84,7 +102,7 @@ def create_app(runtime: Runtime) -> Starlette:
         authenticator=runtime.authenticator,
         graphql_ide=runtime.graphql_ide,
         documents=documents,
-        audit=AuditTrail(runtime.database, enabled=runtime.audit_enabled),
+        audit=AuditTrail(runtime.database, enabled=runtime.audit_enabled, sealer=runtime.sealer),
         guards=runtime.guards,
         introspection_roles=runtime.introspection_roles,
         planned_reads=runtime.planned_reads,
@@ -95,9 +113,13 @@ def create_app(runtime: Runtime) -> Starlette:
         await runtime.authenticator.prime()  # fetch the JWKS now: a bad one fails the start, not a request
         tracing = start_from_env(runtime.vault)  # OTEL_* variables; off unless they ask for traces
         settle_long_lived()
+        trail = _trail_tasks(runtime)  # seals and checkpoints, off the request path
         try:
             yield
         finally:
+            for task in trail:
+                task.cancel()
+            await asyncio.gather(*trail, return_exceptions=True)  # the sealer writes its last batch
             if tracing:
                 shutdown()  # flushes the spans still queued
             await runtime.authenticator.aclose()

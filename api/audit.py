@@ -24,10 +24,11 @@ from typing import Any, Final
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from persistence.audit import AuditEntry, Executor, append
+from persistence.audit import AuditEntry, Executor, Sealer, append
 from persistence.db import Database
 from policies.principals import Principal
 from resolvers.context import Context
+from resolvers.tracing import masked_operation_name
 
 from .refusals import Refusal
 
@@ -40,11 +41,12 @@ log = logging.getLogger("kaigo.audit")
 class AuditTrail:
     """Writes the entries. ``enabled=False`` exists for the overhead benchmark only, never in production."""
 
-    def __init__(self, database: Database, *, enabled: bool = True) -> None:
+    def __init__(self, database: Database, *, enabled: bool = True, sealer: Sealer | None = None) -> None:
         if not enabled and os.environ.get("KAIGO_ENV") == "production":
             raise SystemExit("the audit trail cannot be disabled in production")
         self.database = database
         self.enabled = enabled
+        self.sealer = sealer  # seals each entry once committed (persistence/audit.py)
 
     def due(self, ctx: Context) -> bool:
         return self.enabled and (ctx.operation_type is OperationType.MUTATION or ctx.audit.personal_data)
@@ -63,7 +65,7 @@ class AuditTrail:
             return
         try:
             entry = await self._entry(db, ctx, result, started_at=started_at, document_id=document_id)
-            await append(db, entry)
+            await append(db, entry, sealer=self.sealer)
         except Exception as exc:
             log.error("audit entry not written: %s", type(exc).__name__)
             raise Refusal(503, AUDIT_UNAVAILABLE, "The audit trail is unavailable; nothing was done") from exc
@@ -81,7 +83,7 @@ class AuditTrail:
                 entry = await self._entry(
                     session, ctx, result, started_at=started_at, document_id=document_id
                 )
-                await append(session, entry)
+                await append(session, entry, sealer=self.sealer)
         except Exception as exc:
             log.error("audit entry of a failed mutation not written: %s", type(exc).__name__)
             raise Refusal(503, AUDIT_UNAVAILABLE, "The audit trail is unavailable; nothing was done") from exc
@@ -114,7 +116,7 @@ class AuditTrail:
         )
         try:
             async with self.database.session() as session:
-                await append(session, entry)
+                await append(session, entry, sealer=self.sealer)
         except Exception as exc:
             log.error("audit entry of a failed read not written: %s", type(exc).__name__)
             raise Refusal(503, AUDIT_UNAVAILABLE, "The audit trail is unavailable; nothing was done") from exc
@@ -140,7 +142,7 @@ class AuditTrail:
             roles=tuple(principal.roles),
             department=principal.department,
             operation_type=operation_type,
-            operation_name=audit.operation_name,
+            operation_name=masked_operation_name(audit.operation_name),
             document_id=document_id,
             person_ids=tuple(touched),
             number_person_ids=tuple(revealed),

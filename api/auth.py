@@ -83,7 +83,7 @@ _MAX_ROLES = 64
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _B64URL_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 
-ErrorCode = Literal["invalid_request", "invalid_token"]
+ErrorCode = Literal["invalid_request", "invalid_token", "insufficient_scope"]
 
 
 class AuthenticationError(Exception):
@@ -733,6 +733,8 @@ class TokenVerifier:
             logger.warning("token names %d role(s) the policy does not define; ignored", len(unknown))
         # Any "duties" claim is ignored on purpose: duties come from policy only.
         principal = principal_from_claims(sub, roles, department, client_name)
+        if not principal.roles:  # a signed token, but for nothing this service knows: not a viewer
+            raise AuthenticationError("insufficient_scope", "Token names no role of this service")
         return principal, exp
 
 
@@ -752,21 +754,25 @@ def unauthenticated_response(err: AuthenticationError) -> Response:
     provider.
 
     No credentials → 401 ``Bearer realm="kaigo-graph"``; a bad token → 401 with
-    ``error="invalid_token"``; a malformed or repeated header → 400 with ``error="invalid_request"``.
+    ``error="invalid_token"``; a malformed or repeated header → 400 with ``error="invalid_request"``;
+    a valid token naming no role of this service → 403 ``FORBIDDEN`` with ``error="insufficient_scope"``.
     """
+    code = "UNAUTHENTICATED"
     if err.credentials_missing:
         status, challenge = 401, f'Bearer realm="{REALM}"'
     else:
-        status = 400 if err.error == "invalid_request" else 401
+        status = {"invalid_request": 400, "insufficient_scope": 403}.get(err.error, 401)
+        code = "FORBIDDEN" if status == 403 else code
         challenge = (
             f'Bearer realm="{REALM}", error="{err.error}", error_description="{_quoted(err.description)}"'
         )
-    extensions = {"code": UNAUTHENTICATED}
+    extensions = {"code": code}
     chosen = language()
     said = localize(err.description, extensions, chosen)
     said = said if said.endswith(("。", ".")) else f"{said}."
-    message = f"{said}{'' if chosen == 'ja' else ' '}{token_hint(err.dev_data_dir, chosen)}"
-    body = {"data": None, "errors": [{"message": message, "extensions": extensions}]}
+    if code == UNAUTHENTICATED:  # a token with a role of this service is what is missing: how to get one
+        said = f"{said}{'' if chosen == 'ja' else ' '}{token_hint(err.dev_data_dir, chosen)}"
+    body = {"data": None, "errors": [{"message": said, "extensions": extensions}]}
     return JSONResponse(
         body,
         status_code=status,

@@ -19,18 +19,24 @@ log = logging.getLogger("kaigo")
 
 
 @contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """DATABASE_URL when set; otherwise the embedded server, stopped when the command ends."""
+def database_url(settings: Settings, *, own: bool = False) -> Iterator[str]:
+    """DATABASE_URL when set; otherwise the embedded server: the one a running ``kaigo serve`` owns (left
+    running), else one started for the command and stopped when it ends. ``own`` (``kaigo serve``
+    itself): never share one."""
     if settings.database_url:
         yield asyncpg_url(settings.database_url)
         return
     if settings.production:
         raise SystemExit("KAIGO_ENV=production needs DATABASE_URL: the embedded server is for development")
     from persistence.bootstrap import embedded_database
+    from persistence.embedded import InUse
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with embedded_database(settings.data_dir) as url:
-        yield url
+    try:
+        with embedded_database(settings.data_dir, attach=not own, supervise=own) as url:
+            yield url
+    except InUse as busy:  # kaigo serve, while another one runs on the same data
+        raise SystemExit(f"kaigo: {busy}") from None
 
 
 async def _migrate(url: str) -> None:
@@ -150,7 +156,7 @@ def _parse_ttl(text: str) -> int:
         raise SystemExit("--ttl takes a number with s, m, h or d (e.g. 8h)") from exc
 
 
-HTTP_PROTOCOL = "api.nodelay:NoDelayH11Protocol"
+HTTP_PROTOCOL = "api.connections:GuardedH11Protocol"  # TCP_NODELAY, header/body deadlines, a bound
 
 
 class Shutdown(Exception):
@@ -168,12 +174,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     # becomes an exception here, so the `with` below still stops the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, _raise_shutdown)
     signal.signal(signal.SIGINT, _raise_shutdown)
-    with database_url(settings) as url:
+    with database_url(settings, own=True) as url:
         if args.migrate:
             asyncio.run(_migrate(url))
         if args.seed_if_empty:
             asyncio.run(_seed(url, settings, settings.seed_persons, 1, only_if_empty=True, replace=False))
-        # Workers read the resolved URL from the environment (the embedded server's socket).
+        # Workers read the resolved URL from the environment (the embedded server's socket), and
+        # /readyz the embedded server's supervisor state.
+        if not settings.database_url:
+            from persistence.bootstrap import STATE_FILE
+
+            os.environ["KAIGO_EMBEDDED_STATE"] = str(settings.data_dir / STATE_FILE)
         os.environ["DATABASE_URL"] = url
         if args.print_tokens and not settings.production:
             _print_dev_headers(settings)
@@ -187,7 +198,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             workers=workers if workers > 1 else None,
             log_config=log_config(),
             proxy_headers=False,
-            http=HTTP_PROTOCOL,  # TCP_NODELAY on every connection, whoever bound the socket
+            http=HTTP_PROTOCOL,  # TCP_NODELAY whoever bound the socket; slow clients cut (api/connections.py)
         )
 
 

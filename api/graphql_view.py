@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import traceback
 from typing import Any, Protocol
 
 import strawberry
@@ -31,17 +33,25 @@ from persistence.db import Database, SerialSession, transaction_aborted
 from policies.principals import Principal
 from resolvers import build_context
 from resolvers.context import Context, request_date
-from resolvers.errors import INTERNAL_SERVER_ERROR, STATEMENT_TIMEOUT
+from resolvers.errors import (
+    INTERNAL_SERVER_ERROR,
+    STATEMENT_TIMEOUT,
+    correlation_id,
+    new_correlation,
+    redact,
+)
 
 from .audit import AuditTrail, now
 from .auth import AuthenticationError, unauthenticated_response
 from .documents import DocumentRequestData, Registry, reference_of, running, served_view
 from .faults import refusal_for, refuse_faulted
 from .graphiql import page
-from .guards import Guards, RateLimiter, read_body, timeout_refusal
+from .guards import ClientGone, Guards, RateLimiter, read_body, timeout_refusal
 from .media import accepts_graphql_response, as_graphql_response
 from .reads import PlannedReads
 from .refusals import BAD_REQUEST, METHOD_NOT_ALLOWED, Refusal
+
+log = logging.getLogger("kaigo.http")
 
 # Codes of errors after which the transaction may be aborted (resolvers/errors.py).
 _ABORTING = frozenset({STATEMENT_TIMEOUT, INTERNAL_SERVER_ERROR})
@@ -126,11 +136,24 @@ class KaigoGraphQL(GraphQL[Any, None]):
             # same GraphQL-shaped body as ours; its reasons are fixed strings that echo nothing.
             code = METHOD_NOT_ALLOWED if e.status_code == 405 else BAD_REQUEST
             return Refusal(e.status_code, code, e.reason).response()
+        except ClientGone as gone:  # nobody to answer: one quiet line, no traceback
+            reason = "was cut off at the body deadline" if gone.timed_out else "hung up"
+            log.info("client %s before its request body was read (correlation id %s)", reason, _fresh_id())
+            return Refusal(400, BAD_REQUEST, "The request body was not received.").response()
         except Exception as exc:  # the database failed outside a resolver (registry, commit): 503
             fault = refusal_for(exc)
-            if fault is None:
-                raise
-            return fault.response()
+            if fault is not None:
+                return fault.response()
+            # anything else is a defect: logged with its correlation id, never handed to uvicorn
+            correlation = _fresh_id()
+            detail = redact("".join(traceback.format_exception(exc)))
+            log.error("unexpected error (correlation id %s): %s", correlation, detail)
+            return Refusal(
+                500,
+                INTERNAL_SERVER_ERROR,
+                "Internal server error.",
+                extensions={"correlationId": correlation},
+            ).response()
 
     def _is_ide_page(self, request: Request) -> bool:
         if request.method != "GET" or self.graphql_ide is None or _names_an_operation(request.query_params):
@@ -190,12 +213,21 @@ class KaigoGraphQL(GraphQL[Any, None]):
         )
 
     def decode_json(self, data: str | bytes) -> object:
-        # strawberry answers only JSONDecodeError with 400; a body that is not UTF-8 or nests too deep
-        # for the decoder is as malformed
+        # strawberry answers only JSONDecodeError with 400; a body that is not UTF-8, nests too deep for
+        # the decoder, or holds an integer past Python's 4,300 digits is as malformed
         try:
             return super().decode_json(data)
-        except (UnicodeDecodeError, RecursionError) as e:
-            raise HTTPException(400, "Unable to parse request body as JSON") from e
+        except (ValueError, RecursionError) as e:
+            if "integer string conversion" not in str(e):
+                raise HTTPException(400, "Unable to parse request body as JSON") from e
+            correlation = _fresh_id()
+            log.info("request refused: a JSON number of over 4300 digits (correlation id %s)", correlation)
+            raise Refusal(
+                400,
+                BAD_REQUEST,
+                "A number in the request has too many digits.",
+                extensions={"correlationId": correlation},
+            ) from None
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {"request": request, "response": response}
@@ -292,6 +324,12 @@ class KaigoGraphQL(GraphQL[Any, None]):
             raise HTTPException(400, e.as_http_error_reason()) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+
+
+def _fresh_id() -> str:
+    """A correlation id of this request's own, for a refusal logged before any operation ran."""
+    new_correlation()
+    return correlation_id()
 
 
 def _may_have_failed_in_database(result: ExecutionResult) -> bool:

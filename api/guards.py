@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from .refusals import Refusal
 
@@ -38,12 +38,29 @@ async def read_body(request: Request, limit: int) -> None:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise Refusal(413, REQUEST_TOO_LARGE, f"The request body is larger than {limit} bytes.")
     size, chunks = 0, []
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Refusal(413, REQUEST_TOO_LARGE, f"The request body is larger than {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise Refusal(413, REQUEST_TOO_LARGE, f"The request body is larger than {limit} bytes.")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone(request.scope.get("state", {}).get(BODY_DEADLINE_PASSED, False)) from None
     request._body = b"".join(chunks)  # Starlette's own cache: strawberry reads the body from there
+
+
+BODY_DEADLINE_PASSED: Final = "kaigo.body_deadline_passed"
+"""Set in the request's scope state by the HTTP protocol (api/connections.py) when it closed the
+connection because the body did not arrive in time."""
+
+
+class ClientGone(Exception):
+    """The client hung up (or was cut off at the body deadline) before its body was read: nobody
+    is left to answer; one log line says so."""
+
+    def __init__(self, timed_out: bool) -> None:
+        super().__init__("timed out" if timed_out else "disconnected")
+        self.timed_out = timed_out
 
 
 class RateLimiter:

@@ -40,16 +40,23 @@ class Refusal(Exception):
     """The request is answered with ``status`` and one error of ``code``, and nothing is executed."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(code, message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.extensions = dict(extensions or {})
 
     def response(self) -> Response:
-        extensions = {"code": self.code}
+        extensions = {"code": self.code, **self.extensions}
         message = localize(self.message, extensions, language())
         body = {"data": None, "errors": [{"message": message, "extensions": extensions}]}
         headers = {"Cache-Control": "no-store", **self.headers}

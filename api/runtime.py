@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from persistence.crypto import NumberVault, load_master_key
+from persistence.audit import Sealer
+from persistence.audit_checkpoints import Checkpointer, Signer, open_store
+from persistence.crypto import NumberVault, audit_key, decode_key, load_master_key
 from persistence.db import Database, make_engine
 from policies.clients import clients
 from resolvers.limits import Limits, configure
@@ -37,16 +40,41 @@ class Runtime:
     hsts_seconds: int = 0  # KAIGO_HSTS_SECONDS: Strict-Transport-Security when served only over HTTPS
     guards: Guards = field(default_factory=Guards)  # body size, rate per principal, request time limit
     introspection_roles: frozenset[str] | None = None  # KAIGO_INTROSPECTION_ROLES; None: every role
+    sealer: Sealer | None = None  # seals each audit entry after its commit (build_runtime: always)
+    seal_seconds: float = 1.0  # KAIGO_AUDIT_SEAL_SECONDS: how often the queued seals are written
+    checkpointer: Checkpointer | None = None  # signs the chains' heads outside the database
+    embedded_state: Path | None = None  # the embedded server's supervisor state (kaigo serve)
 
 
-def load_vault(settings: Settings) -> NumberVault:
-    """KAIGO_DATA_KEY, or in development a key file under the data dir created on first use."""
-    key = load_master_key(
+def _master_key(settings: Settings) -> bytes:
+    return load_master_key(
         env_value=settings.data_key,
         key_file=None if settings.production else settings.key_file,
         create_if_missing=not settings.production,
     )
-    return NumberVault(key)
+
+
+def load_vault(settings: Settings) -> NumberVault:
+    """KAIGO_DATA_KEY, or in development a key file under the data dir created on first use."""
+    return NumberVault(_master_key(settings))
+
+
+def load_audit_key(settings: Settings) -> bytes:
+    """KAIGO_AUDIT_KEY, or a key derived from the data key: the seals' HMAC key and the checkpoints'
+    signing seed. The database never holds it."""
+    if settings.audit_key:
+        return decode_key(settings.audit_key, "KAIGO_AUDIT_KEY")
+    return audit_key(_master_key(settings))
+
+
+def build_checkpointer(settings: Settings, key: bytes) -> Checkpointer:
+    store = open_store(settings.checkpoint_location, s3_endpoint=settings.audit_s3_endpoint)
+    return Checkpointer(
+        store,
+        Signer(key),
+        every=settings.audit_checkpoint_seconds,
+        settle=5.0 * settings.audit_seal_seconds,  # the seals of the heads are written meanwhile
+    )
 
 
 def build_authenticator(settings: Settings) -> TokenVerifier:
@@ -93,6 +121,7 @@ def build_runtime(settings: Settings) -> Runtime:
         statement_timeout_ms=settings.statement_timeout_ms,
     )
     configure(limits_of(settings))
+    key = load_audit_key(settings)
     return Runtime(
         database=Database(engine),
         vault=load_vault(settings),
@@ -112,4 +141,8 @@ def build_runtime(settings: Settings) -> Runtime:
             rate_burst=settings.rate_burst,
             request_timeout_seconds=settings.request_timeout_seconds,
         ),
+        sealer=Sealer(key),
+        seal_seconds=settings.audit_seal_seconds,
+        checkpointer=build_checkpointer(settings, key),
+        embedded_state=settings.embedded_state,
     )

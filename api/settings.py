@@ -74,6 +74,15 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API (none by default)
     hsts_seconds: int = 0  # Strict-Transport-Security, for deployments served only over HTTPS
     introspection_roles: frozenset[str] | None = None  # roles that may introspect; None: every role
+    audit_key: str | None = field(default=None, repr=False)  # KAIGO_AUDIT_KEY; unset: from the data key
+    audit_checkpoints: str | None = None  # KAIGO_AUDIT_CHECKPOINTS; unset: <data dir>/audit-checkpoints
+    audit_s3_endpoint: str | None = None  # an S3-compatible server's URL (MinIO …); unset: AWS
+    audit_checkpoint_seconds: int = 300  # how often the heads of the chains are signed
+    audit_seal_seconds: int = 1  # how often each worker writes its queued seals
+    header_timeout_seconds: int = 10  # a request's headers must arrive within this (then 408, closed)
+    body_timeout_seconds: int = 60  # and its body within this after them
+    max_connections: int = 1000  # open connections per worker; more are closed at once (503)
+    embedded_state: Path | None = None  # KAIGO_EMBEDDED_STATE, set by kaigo serve: its supervisor's state
 
     @property
     def production(self) -> bool:
@@ -82,6 +91,10 @@ class Settings:
     @property
     def key_file(self) -> Path:
         return self.data_dir / "keys" / "data.key"
+
+    @property
+    def checkpoint_location(self) -> str:
+        return self.audit_checkpoints or str(self.data_dir / "audit-checkpoints")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -117,6 +130,15 @@ class Settings:
             cors_origins=tuple(sorted(_names("KAIGO_CORS_ORIGINS"))),
             introspection_roles=_introspection_roles(env),
             hsts_seconds=_int("KAIGO_HSTS_SECONDS", 0),
+            audit_key=env.get("KAIGO_AUDIT_KEY") or None,
+            audit_checkpoints=env.get("KAIGO_AUDIT_CHECKPOINTS") or None,
+            audit_s3_endpoint=env.get("KAIGO_AUDIT_S3_ENDPOINT") or None,
+            audit_checkpoint_seconds=_int("KAIGO_AUDIT_CHECKPOINT_SECONDS", 300),
+            audit_seal_seconds=_int("KAIGO_AUDIT_SEAL_SECONDS", 1),
+            header_timeout_seconds=_int("KAIGO_HEADER_TIMEOUT_SECONDS", 10),
+            body_timeout_seconds=_int("KAIGO_BODY_TIMEOUT_SECONDS", 60),
+            max_connections=_int("KAIGO_MAX_CONNECTIONS", 1000),
+            embedded_state=Path(env["KAIGO_EMBEDDED_STATE"]) if env.get("KAIGO_EMBEDDED_STATE") else None,
         )
 
 

@@ -15,15 +15,39 @@ log = logging.getLogger("kaigo.bootstrap")
 DEFAULT_DATABASE = "kaigo"
 
 
-@contextmanager
-def embedded_database(data_dir: Path) -> Iterator[str]:
-    """Start (or take over) the embedded PostgreSQL under ``data_dir/pg``; stop it when the block ends."""
-    from .embedded import start  # imported lazily: production never loads the embedded binaries
+STATE_FILE = "pg.state"  # the supervisor's state, under the data dir (persistence/supervisor.py)
 
-    server = start(data_dir, log=log)
+
+@contextmanager
+def embedded_database(data_dir: Path, *, attach: bool = False, supervise: bool = False) -> Iterator[str]:
+    """Start (or take over) the embedded PostgreSQL under ``data_dir/pg``; stop it when the block ends.
+
+    ``attach``: when a running ``kaigo serve`` owns that server, use it as it is (and leave it running)
+    instead of refusing: the commands that run beside the server (``kaigo audit verify``, ``pq``, …).
+    ``supervise`` (``kaigo serve``): start it again whenever it dies, until the block ends."""
+    from .embedded import InUse, running, start  # lazily: production never loads the embedded binaries
+
+    try:
+        server = start(data_dir, log=log)
+    except InUse as busy:
+        attached = running(data_dir) if attach else None
+        if attached is None:
+            raise
+        log.info("using the embedded PostgreSQL of the running server (process %d)", busy.owner)
+        yield attached.url(DEFAULT_DATABASE)
+        return
+    supervisor = None
+    if supervise:
+        from .supervisor import Supervisor
+
+        supervisor = Supervisor(server, data_dir, data_dir / STATE_FILE)
+        supervisor.start()
     try:
         yield server.url(DEFAULT_DATABASE)
     finally:
+        if supervisor is not None:
+            supervisor.stop()  # first: the server must not be brought back once stopped
+            server = supervisor.server
         server.stop()
 
 

@@ -37,6 +37,8 @@ __all__ = [
     "DecryptionError",
     "KeyConfigError",
     "NumberVault",
+    "audit_key",
+    "decode_key",
     "load_master_key",
 ]
 
@@ -79,6 +81,20 @@ class DecryptionError(Exception):
 
 class KeyConfigError(Exception):
     """The data key is missing or malformed.  Messages never contain the key material."""
+
+
+AUDIT_INFO: Final = b"kaigo-graph/audit/seal/v1"
+
+
+def audit_key(master_key: bytes) -> bytes:
+    """The audit trail's own key (its seals and checkpoint signatures), derived from the master key when
+    no ``KAIGO_AUDIT_KEY`` is given: never the data key itself, and never in the database."""
+    return _derive(master_key, AUDIT_INFO)
+
+
+def decode_key(text: str, source: str) -> bytes:
+    """A key setting: standard or URL-safe base64 of exactly 32 bytes (``source`` names it in errors)."""
+    return _decode_key(text, source)
 
 
 def _derive(master_key: bytes, info: bytes) -> bytes:

@@ -163,14 +163,18 @@ class SerialSession:
         """One statement on the driver's (asyncpg) connection, in the session's transaction: half the
         CPU of SQLAlchemy's path, for the statement every audited request runs (its audit entry).
         Shielded and serialised like :meth:`execute`."""
-        return await asyncio.shield(self._fetchval(sql, args))
+        return await asyncio.shield(self._driver("fetchval", sql, args))
 
-    async def _fetchval(self, sql: str, args: tuple[Any, ...]) -> Any:
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        """As :meth:`fetchval`, for a statement answering one row (asyncpg's Record)."""
+        return await asyncio.shield(self._driver("fetchrow", sql, args))
+
+    async def _driver(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         async with self.lock:
             self.statements += 1
             raw = await self._driver_connection()
             with statement_span(sql):
-                return await raw.fetchval(sql, *args)
+                return await getattr(raw, method)(sql, *args)
 
     async def _driver_connection(self) -> Any:
         """The asyncpg connection in the session's transaction. Once a statement has run, the session
@@ -209,11 +213,22 @@ async def transaction_aborted(db: SerialSession) -> bool:
 async def driver_fetchval(db: AsyncConnection | AsyncSession | SerialSession, sql: str, *args: Any) -> Any:
     """``fetchval`` on the asyncpg connection under ``db``, inside its transaction (a statement span
     when tracing; asyncpg's own exceptions, which carry the SQLSTATE)."""
+    return await _driver_call(db, "fetchval", sql, args)
+
+
+async def driver_fetchrow(db: AsyncConnection | AsyncSession | SerialSession, sql: str, *args: Any) -> Any:
+    """As :func:`driver_fetchval`, for a statement answering one row."""
+    return await _driver_call(db, "fetchrow", sql, args)
+
+
+async def _driver_call(
+    db: AsyncConnection | AsyncSession | SerialSession, method: str, sql: str, args: tuple[Any, ...]
+) -> Any:
     if isinstance(db, SerialSession):
-        return await db.fetchval(sql, *args)
+        return await getattr(db, method)(sql, *args)
     raw = await _driver_in_transaction(await db.connection() if isinstance(db, AsyncSession) else db)
     with statement_span(sql):
-        return await raw.fetchval(sql, *args)
+        return await getattr(raw, method)(sql, *args)
 
 
 async def _driver_in_transaction(connection: AsyncConnection) -> Any:

@@ -58,8 +58,11 @@ with warnings.catch_warnings():
 __all__ = [
     "PG_BIN",
     "EmbeddedServer",
+    "InUse",
     "create_database",
     "drop_database",
+    "postmaster_alive",
+    "running",
     "start",
     "wait_ready",
 ]
@@ -81,6 +84,16 @@ _LOG_ROTATE_BYTES = 10 * 1024 * 1024
 _DEFAULT_SETTINGS: Mapping[str, str] = {"max_connections": "200"}
 _RESERVED_SETTINGS = frozenset({"listen_addresses", "port", "unix_socket_directories"})
 _SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
+
+
+class InUse(RuntimeError):
+    """The server on a data directory belongs to another live process (a running ``kaigo serve``)."""
+
+    def __init__(self, pgdata: Path, pid: int, owner: int) -> None:
+        super().__init__(
+            f"PostgreSQL on {pgdata} (pid {pid}) is in use by running process {owner}; stop that process first"
+        )
+        self.owner = owner
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,21 @@ def start(
         _pg_ctl_start(server, options, user, log)
         _write_owner(data_dir)
     return server
+
+
+def running(data_dir: Path) -> EmbeddedServer | None:
+    """The server another live process (a ``kaigo serve``) runs on ``data_dir``, for a command to connect
+    to while that process owns it: never stop it. None when no such server runs."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    pgdata = data_dir / "pg"
+    if _postmaster_pid(pgdata) is None or _live_owner(data_dir) is None:
+        return None
+    return EmbeddedServer(pgdata=pgdata, socket_dir=_socket_path(pgdata), port=DEFAULT_PORT)
+
+
+def postmaster_alive(server: EmbeddedServer) -> bool:
+    """Whether the server's postmaster still runs (the supervisor of ``kaigo serve`` polls this)."""
+    return _postmaster_pid(server.pgdata) is not None
 
 
 def wait_ready(server: EmbeddedServer, timeout: float = 30.0) -> None:
@@ -292,11 +320,18 @@ def _open_install_permissions() -> None:
         _logger.warning("could not open permissions of %s: %s", PG_BIN.parent, exc)
 
 
-def _socket_dir(pgdata: Path, user: pwd.struct_passwd | None) -> Path:
+def _socket_path(pgdata: Path) -> Path:
     """pgdata if the socket path fits AF_UNIX's limit, else a private /tmp dir named by a hash of pgdata."""
     if len(os.fsencode(pgdata / f".s.PGSQL.{DEFAULT_PORT}")) <= _SUN_PATH_MAX:
         return pgdata
-    path = Path("/tmp") / f"kaigo-pg-{hashlib.sha256(os.fsencode(pgdata)).hexdigest()[:12]}"
+    return Path("/tmp") / f"kaigo-pg-{hashlib.sha256(os.fsencode(pgdata)).hexdigest()[:12]}"
+
+
+def _socket_dir(pgdata: Path, user: pwd.struct_passwd | None) -> Path:
+    """The socket directory (:func:`_socket_path`), created private when it is not pgdata."""
+    path = _socket_path(pgdata)
+    if path == pgdata:
+        return pgdata
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700)
     info = path.lstat()
@@ -460,10 +495,7 @@ def _stop_leftover(pgdata: Path, user: pwd.struct_passwd | None, log: logging.Lo
         return
     owner = _live_owner(pgdata.parent)
     if owner is not None:
-        raise RuntimeError(
-            f"PostgreSQL on {pgdata} (pid {pid}) is in use by running process {owner}; "
-            "stop that process first"
-        )
+        raise InUse(pgdata, pid, owner)
     log.warning("stopping PostgreSQL (pid %d) left behind by a previous run on %s", pid, pgdata)
     _stop_cluster(pgdata, user, log)
 

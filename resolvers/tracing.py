@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,6 +35,7 @@ __all__ = [
     "describe",
     "document_hash",
     "identify",
+    "masked_operation_name",
     "operation_span",
     "pseudonym",
     "record_decision",
@@ -85,6 +87,19 @@ def use_document_id_source(source: Callable[[], str | None] | None) -> None:
 
 
 # --- the document -----------------------------------------------------------------------------------
+
+
+_DIGIT_RUN: Final = re.compile(r"[0-9]{6,}")
+OPERATION_NAME_MAX: Final = 64
+
+
+def masked_operation_name(name: str | None) -> str | None:
+    """An operation name as telemetry and the audit trail keep it: the client chose it, so every run of
+    6 or more digits (an insured or individual number, a birth date) becomes ``#`` and it is cut to 64
+    characters. A registered document's name passes unchanged (the departments' names have no such run)."""
+    if name is None:
+        return None
+    return _DIGIT_RUN.sub("#", name)[:OPERATION_NAME_MAX]
 
 
 class _BlankLiterals(Visitor):
@@ -277,7 +292,9 @@ def describe(
     decisions: Sequence[Mapping[str, Any]] = (),
     errors: Sequence[GraphQLError] = (),
 ) -> None:
-    """What an operation was and did, on its span, once it has run."""
+    """What an operation was and did, on its span, once it has run (its name masked: the client chose it,
+    and `query Q0632774135` carried an insured number)."""
+    name = masked_operation_name(name)
     if kind is not None:
         span.set_attribute("graphql.operation.type", kind)
         span.update_name(f"{kind} {name}" if name else kind)

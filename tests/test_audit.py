@@ -153,12 +153,12 @@ async def test_a_changed_entry_breaks_the_chain(gql: Any, seeded_conn: AsyncConn
     await seeded_conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"))
     await seeded_conn.execute(text("UPDATE audit_events SET number_person_ids = '{}' WHERE link = 2"))
     result = await verify(seeded_conn)
-    assert result.broken is not None and (result.broken.link, result.count) == (2, 1)
-    assert "hash" in result.broken.reason
+    [broken] = result.broken
+    assert (broken.link, result.count) == (2, 1) and "hash" in broken.reason
 
     await seeded_conn.execute(text("DELETE FROM audit_events WHERE link = 2"))
-    result = await verify(seeded_conn)
-    assert result.broken is not None and result.broken.link == 2 and "missing" in result.broken.reason
+    [broken] = (await verify(seeded_conn)).broken
+    assert broken.link == 2 and "missing" in broken.reason
 
 
 async def test_entries_before_the_chains_are_verified_the_old_way(seeded_conn: AsyncConnection) -> None:
@@ -181,22 +181,27 @@ async def test_entries_before_the_chains_are_verified_the_old_way(seeded_conn: A
 
     await seeded_conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"))
     await seeded_conn.execute(text("UPDATE audit_events SET subject = 'someone else' WHERE seq = 2"))
-    result = await verify(seeded_conn)
-    assert result.broken is not None and (result.broken.chain, result.broken.link) == (0, 2)
-    assert result.broken.describe().startswith("entry 2: hash")
+    [broken] = (await verify(seeded_conn)).broken
+    assert (broken.chain, broken.link) == (0, 2) and broken.describe().startswith("entry 2: hash")
 
 
 async def test_the_database_and_the_server_hash_a_link_alike(seeded_conn: AsyncConnection) -> None:
     entry = an_entry(
         person_ids=(3, 1), decisions=({"code": "PROVIDED", "basis_item": "42"},), trace_id="ab" * 16
     )
-    seq = await append(seeded_conn, entry)
+    appended = await append(seeded_conn, entry)
     row = (
-        (await seeded_conn.execute(text("SELECT * FROM audit_events WHERE seq = :s"), {"s": seq}))
+        (await seeded_conn.execute(text("SELECT * FROM audit_events WHERE seq = :s"), {"s": appended.seq}))
         .mappings()
         .one()
     )
     assert row["hash"] == link_hash(row["chain"], row["link"], row["prev_hash"], content_hash(entry.row()))
+    assert (appended.chain, appended.link, appended.prev_hash, appended.hash) == (
+        row["chain"],
+        row["link"],
+        row["prev_hash"],
+        row["hash"],
+    )
 
 
 async def test_an_analyzed_empty_trail_is_appended_through_the_index(empty_database_url: str) -> None:

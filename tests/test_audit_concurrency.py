@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.cli import build_parser
 from api.settings import Settings
+from persistence.audit import Sealer
 from persistence.crypto import NumberVault
 from persistence.db import Database, make_engine
 from persistence.seed import seed_city
 
 pytestmark = pytest.mark.db
 
+AUDIT_KEY = bytes(range(100, 132))
 PERSON = "query Person($id: ID!) { person(id: $id) { id individualNumber } }"
 
 
@@ -39,13 +43,15 @@ async def test_concurrent_requests_make_one_intact_chain(
     token_for: Callable[..., str],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    private_tmp_path: Path,
 ) -> None:
     from api.app import create_app
     from api.runtime import Runtime
 
     async with city.connect() as conn:
         ids = [r.id for r in await conn.execute(text("SELECT id FROM persons ORDER BY id LIMIT 12"))]
-    app = create_app(Runtime(Database(city), vault, authenticator))
+    sealer = Sealer(AUDIT_KEY)
+    app = create_app(Runtime(Database(city), vault, authenticator, sealer=sealer))
     headers = {"Authorization": f"Bearer {token_for('kaigo_number_officer')}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
 
@@ -56,6 +62,8 @@ async def test_concurrent_requests_make_one_intact_chain(
             assert response.status_code == 200 and "errors" not in response.json()
 
         await asyncio.gather(*(read(pk) for pk in ids + ids))
+        assert sealer.pending == 2 * len(ids)  # each entry's seal, once its request committed
+    await sealer.flush(city)
 
     async with city.connect() as conn:
         rows = (await conn.execute(text("SELECT chain, link, person_ids FROM audit_events"))).all()
@@ -69,8 +77,11 @@ async def test_concurrent_requests_make_one_intact_chain(
     chain, link = max((c, max(v)) for c, v in links.items() if len(v) >= 2)
 
     monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    monkeypatch.setenv("KAIGO_AUDIT_KEY", base64.b64encode(AUDIT_KEY).decode())
+    monkeypatch.setenv("KAIGO_AUDIT_CHECKPOINTS", str(private_tmp_path))
     assert await verify_command() == 0
-    assert f"intact: {2 * len(ids)} entries in {len(links)} chains" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"intact: {2 * len(ids)} entries in {len(links)} chains ({2 * len(ids)} sealed" in out
 
     async with city.begin() as conn:  # the owner, behind the trigger's back
         await conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"))
@@ -81,6 +92,10 @@ async def test_concurrent_requests_make_one_intact_chain(
         await conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_change"))
     assert await verify_command() == 1
     assert f"broken at chain {chain}, link {link - 1} (seq " in capsys.readouterr().err
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    assert await verify_command() == 2  # could not check: not "broken"
+    assert "audit trail not checked" in capsys.readouterr().err
 
 
 async def verify_command() -> int:

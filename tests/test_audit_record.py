@@ -1,6 +1,6 @@
-"""``audit_record`` (migration 0008): the database computes an entry's content hash exactly as the server
-does (persistence/audit.py ``content_hash``), so the entries a planned read appends in its own statement
-verify like every other."""
+"""``audit_content_hash`` and ``audit_record`` (migrations 0008, 0011): the database computes an entry's
+content hash exactly as the server does (persistence/audit.py ``content_hash``), so the entries a planned
+read appends in its own statement verify (and are sealed) like every other."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ async def test_a_recorded_entry_is_stored_normalised_and_verifies(migrated_conn:
         error_codes=("B", "A", "B"),
         trace_id="0" * 31 + "1",
     )
-    seq = await migrated_conn.scalar(text(f"SELECT audit_record({_ARGUMENTS})"), _parameters(entry))
+    seq = await migrated_conn.scalar(text(f"SELECT seq FROM audit_record({_ARGUMENTS})"), _parameters(entry))
     stored = (
         await migrated_conn.execute(text("SELECT * FROM audit_events WHERE seq = :s"), {"s": seq})
     ).one()
@@ -123,3 +123,13 @@ async def test_a_recorded_entry_is_stored_normalised_and_verifies(migrated_conn:
     assert list(stored.person_ids) == [3, 7, 9] and list(stored.number_person_ids) == [3, 7]
     assert list(stored.error_codes) == ["A", "B"] and stored.operation_name == "X" * 200
     assert (await verify(migrated_conn)).intact
+
+
+async def test_an_entry_about_no_one_is_no_entry(migrated_conn: AsyncConnection) -> None:
+    entry = AuditEntry(
+        occurred_at=dt.datetime(2026, 12, 2, tzinfo=dt.UTC), subject="s", roles=("r",), department=None,
+        operation_type="query", operation_name=None,
+    )
+    rows = (await migrated_conn.execute(text(f"SELECT * FROM audit_record({_ARGUMENTS})"), _parameters(entry))).all()
+    assert rows == []
+    assert await migrated_conn.scalar(text("SELECT count(*) FROM audit_events")) == 0

@@ -223,11 +223,16 @@ async def test_receiving_department_claims(verifier: TokenVerifier, keys: Keys) 
     assert (await verifier.authenticate(bearer(bad))).duties == frozenset()
 
 
-async def test_unknown_roles_give_no_duties(verifier: TokenVerifier, keys: Keys) -> None:
-    token = sign(keys.rsa, "RS256", claims(roles=["root", "admin"]))
-    principal = await verifier.authenticate(bearer(token))
-    assert principal.roles == frozenset()
-    assert principal.duties == frozenset()
+async def test_a_token_with_no_known_role_is_refused(verifier: TokenVerifier, keys: Keys) -> None:
+    """A signed token for nothing this service knows is not a viewer (issue 16: ``superuser`` was)."""
+    token = sign(keys.rsa, "RS256", claims(roles=["root", "superuser"]))
+    err = await refused(verifier, bearer(token), "insufficient_scope")
+    response = unauthenticated_response(err)
+    assert response.status_code == 403
+    assert json.loads(bytes(response.body))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+    mixed = sign(keys.rsa, "RS256", claims(roles=["superuser", "kaigo_officer"]))
+    assert (await verifier.authenticate(bearer(mixed))).roles == frozenset({"kaigo_officer"})
 
 
 async def test_leeway_tolerates_small_clock_skew(verifier: TokenVerifier, keys: Keys) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from api.connections import GuardedH11Protocol
 from api.nodelay import NoDelayH11Protocol
 
 
@@ -67,4 +68,5 @@ def test_serve_runs_uvicorn_with_the_protocol(monkeypatch: Any) -> None:
     assert seen["workers"] == 2
     config = uvicorn.Config("api.asgi:create", http=seen["http"])
     config.load()
-    assert config.http_protocol_class is NoDelayH11Protocol
+    assert config.http_protocol_class is GuardedH11Protocol  # a NoDelayH11Protocol
+    assert issubclass(GuardedH11Protocol, NoDelayH11Protocol)

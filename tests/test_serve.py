@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,81 @@ def test_a_killed_run_leaves_nothing_that_blocks_the_next(serve_env: dict[str, s
     finally:
         for leftover in _postgres_of(data_dir):
             leftover.kill()
+
+
+def _kaigo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([KAIGO, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_commands_attach_to_the_embedded_server_kaigo_serve_owns(
+    server: tuple[subprocess.Popen[bytes], str, dict[str, str]],
+) -> None:
+    """`kaigo audit verify` and the other commands beside a running server use its PostgreSQL (they
+    used to fail with a RuntimeError traceback: the server is in use by another process)."""
+    proc, base, env = server
+    token = _kaigo(env, "token", "--role", "kaigo_officer").stdout.strip()
+    query = {"query": "{ persons(first: 3) { edges { node { id } } } }"}
+    assert httpx.post(f"{base}/graphql", json=query, headers={"Authorization": f"Bearer {token}"}).is_success
+    verified = _kaigo(env, "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "audit trail intact: 1 entries" in verified.stdout and "Traceback" not in verified.stderr
+    listed = _kaigo(env, "pq", "list")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert proc.poll() is None and httpx.get(f"{base}/readyz").status_code == 200  # left running
+
+
+def test_the_embedded_server_is_brought_back_after_it_dies(
+    server: tuple[subprocess.Popen[bytes], str, dict[str, str]],
+) -> None:
+    """kill -9 of the postmaster under load: `kaigo serve` starts it again, /readyz is ready again by
+    itself, and every request answered before, during and after left its committed audit entry."""
+    proc, base, env = server
+    pgdata = Path(env["KAIGO_DATA_DIR"]) / "pg"
+    token = _kaigo(env, "token", "--role", "kaigo_officer").stdout.strip()
+    query = {"query": "{ persons(first: 2) { edges { node { id } } } }"}
+    answered, statuses, stop = [0], set(), threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
+            while not stop.is_set():
+                try:
+                    response = c.post("/graphql", json=query)
+                except httpx.TransportError:
+                    continue
+                statuses.add(response.status_code)
+                if response.status_code == 200 and "errors" not in response.json():
+                    answered[0] += 1  # its entry committed with it
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        while answered[0] < 20:
+            time.sleep(0.05)
+        postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGKILL)
+        seen_down = False
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ready = httpx.get(f"{base}/readyz", timeout=5)
+            if ready.status_code == 503:
+                seen_down = True
+                assert ready.json()["database"] in {"restarting", "unreachable"}
+            elif seen_down:
+                break
+            time.sleep(0.05)
+        assert ready.status_code == 200, ready.text
+        after = answered[0]
+        while answered[0] < after + 20:  # served again
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert 503 in statuses or seen_down
+    time.sleep(2)  # the seals queued while the database was away are written
+    verified = _kaigo(env, "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    count = int(verified.stdout.split("intact: ")[1].split()[0])
+    assert count >= answered[0]
+    assert proc.poll() is None

@@ -104,7 +104,7 @@ async def test_spans_of_a_person_detail_query(
     under = {s.parent.span_id for s in statements if s.parent is not None and s.parent.span_id in loader_ids}
     assert under == loader_ids
     # the audit entry, sent on the driver connection past SQLAlchemy's hooks, has its span too
-    [audit] = [s for s in statements if "audit_append(" in attrs(s)["db.query.text"]]
+    [audit] = [s for s in statements if "audit_append_linked(" in attrs(s)["db.query.text"]]
     assert audit.parent is not None and audit.parent.span_id == server.context.span_id
 
 
@@ -419,3 +419,22 @@ async def test_an_unsampled_request_makes_no_span(
         assert "errors" not in body, body
         assert body["data"]["person"]["qualifications"]
         assert exporter.get_finished_spans() == ()
+
+
+@pytest.mark.db
+async def test_a_client_chosen_operation_name_is_masked_on_spans_and_in_the_trail(
+    gql: Any, seeded_conn: AsyncConnection, spans: InMemorySpanExporter
+) -> None:
+    """`query Q0632774135 {…}` (an insured number as the name) was the span's name verbatim (issue 16)."""
+    person_id = await _person_id(seeded_conn)
+    name = "Q0632774135" + "x" * 80
+    body = await gql(f"query {name}($id: ID!) {{ person(id: $id) {{ id }} }}", {"id": str(person_id)})
+    assert "errors" not in body, body
+    masked = ("Q#" + "x" * 80)[:64]
+    operation = _one(by_name(spans.get_finished_spans(), f"query {masked}"))
+    assert attrs(operation)["graphql.operation.name"] == masked
+    recorded = await seeded_conn.execute(text("SELECT operation_name FROM audit_events"))
+    assert recorded.scalars().all() == [masked]
+    assert not any(
+        "0632774135" in s.name or "0632774135" in str(attrs(s)) for s in spans.get_finished_spans()
+    )

@@ -1,6 +1,8 @@
 """SQLAlchemy models of the LTCI information file (介護保険関係情報ファイル), one module per record group."""
 
 from .audit import AuditEvent as AuditEvent
+from .audit import AuditSeal as AuditSeal
+from .audit import AuditSealStart as AuditSealStart
 from .base import Base
 from .benefits import (
     BenefitRestriction,

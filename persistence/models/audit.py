@@ -3,6 +3,7 @@
 Append-only: the database refuses UPDATE, DELETE and TRUNCATE (migration 0004's triggers), and each row
 carries the hash of the one before it in its chain (16 chains, one per group of database connections,
 migration 0005), so a row changed behind the triggers' back breaks its chain (``kaigo audit verify``).
+Since migration 0010 each entry is also sealed with a key the database never holds (:class:`AuditSeal`).
 Person ids only — never names or numbers: the auditor has no personal data duty.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,3 +65,37 @@ class AuditEvent(Base):
 
     def __repr__(self) -> str:
         return f"<AuditEvent seq={self.seq}>"
+
+
+class AuditSeal(Base):
+    """The server's HMAC of an entry's place and hash (persistence.audit.seal), written in batches after
+    the entry commits; append-only like the entries (migration 0010)."""
+
+    __tablename__ = "audit_seals"
+
+    chain: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    link: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seal: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("chain BETWEEN 1 AND 16 AND link > 0", name="place"),
+        CheckConstraint("seal ~ '^[0-9a-f]{64}$'", name="seal_hex"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<AuditSeal chain={self.chain} link={self.link}>"
+
+
+class AuditSealStart(Base):
+    """Per chain, the first link that must carry a seal (the entries before migration 0010 have none)."""
+
+    __tablename__ = "audit_seal_start"
+
+    chain: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    first_link: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("chain BETWEEN 1 AND 16 AND first_link > 0", name="place"),)
+
+    def __repr__(self) -> str:
+        return f"<AuditSealStart chain={self.chain}>"

@@ -182,7 +182,8 @@ async def _truncate(conn: AsyncConnection) -> None:
     younger than 7 years refuse to go (their trigger), and then nothing is replaced."""
     from persistence.models import CODE_TABLES, Base
 
-    kept = {t.name for t in CODE_TABLES.values()} | {"audit_events", "persisted_documents"}
+    trail = {"audit_events", "audit_seals", "audit_seal_start"}
+    kept = {t.name for t in CODE_TABLES.values()} | trail | {"persisted_documents"}
     names = sorted(t.name for t in Base.metadata.sorted_tables if t.name not in kept)
     await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY"))
 

@@ -313,6 +313,7 @@ class _Build:
         if not audited:
             return select(data.label("data"), t.c.touched, t.c.revealed, null().label("seq"))
         p = {name: self.param(name, type_) for name, type_ in AUDIT_PARAMETERS.items()}
+        # audit_record (migration 0011) returns no row for an answer about no one: then no entry
         entry = func.audit_record(
             p["a_occurred_at"],
             p["a_subject"],
@@ -327,14 +328,14 @@ class _Build:
             text("ok"),
             literal_column("'{}'::text[]"),
             p["a_trace_id"],
-            type_=BigInteger,
-        )
-        a = (
-            select(case((func.cardinality(t.c.touched) > 0, entry), else_=null()).label("seq"))
+        ).table_valued("seq", "chain", "link", "prev_hash", "hash")
+        a = select(entry.c.seq, entry.c.chain, entry.c.link, entry.c.prev_hash, entry.c.hash)
+        a = a.select_from(t).join(entry, true()).cte("a")
+        return (
+            select(data.label("data"), t.c.touched, t.c.revealed, a.c.seq, a.c.chain, a.c.link, a.c.prev_hash, a.c.hash)
             .select_from(t)
-            .cte("a")
+            .outerjoin(a, true())
         )
-        return select(data.label("data"), t.c.touched, t.c.revealed, a.c.seq).select_from(t).join(a, true())
 
     def ids(self, condition: Any) -> Any:
         """The sorted distinct ids the scopes show (under ``condition`` per scope) as an array."""

@@ -1,15 +1,15 @@
-"""Reads answered in one statement: the audit entry computed by the database, the alias kana as a range
+"""Reads answered in one statement: the audit entry's content hash computed by the database, the alias
+kana as a range
 
 Revision ID: 0008
 Revises: 0007
 
 A query the planner answers (resolvers/planner/) is one statement: its data and its audit entry commit
 together in that statement's own transaction, one round trip. The persons it touched and the numbers it
-revealed are known only inside the statement, so the database computes the entry's content hash here:
+revealed are known only inside the statement, so the database computes the entry's content hash:
 ``audit_content_hash`` writes the same canonical JSON as ``persistence.audit.content_hash`` (sorted keys,
 no spaces, UTC microseconds, JSON string escapes as Python's ``json.dumps(ensure_ascii=False)``), so
-``kaigo audit verify`` checks these entries as every other. ``audit_record`` normalises the arrays as
-``AuditEntry.row`` does and appends through ``audit_append`` (the chain, its lock and its link).
+``kaigo audit verify`` checks these entries as every other (``audit_record``, revision 0011, appends).
 
 The 通称名カナ index is rebuilt with the default operator class: in collation "C" (0007) it serves the
 prefix as a range ``[kana, kana_end)``, which a prepared statement's generic plan can still bound; the
@@ -56,37 +56,8 @@ SELECT encode(sha256(convert_to(
 $$
 """
 
-RECORD = """
-CREATE FUNCTION audit_record(
-    p_occurred_at timestamptz, p_subject text, p_roles text[], p_department text,
-    p_operation_type text, p_operation_name text, p_document_id text, p_person_ids bigint[],
-    p_number_person_ids bigint[], p_decisions jsonb, p_outcome text, p_error_codes text[],
-    p_trace_id text
-) RETURNS bigint
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    v_numbers bigint[] := ARRAY(SELECT DISTINCT x FROM unnest(p_number_person_ids) AS x ORDER BY 1);
-    v_persons bigint[] := ARRAY(
-        SELECT DISTINCT x FROM unnest(p_person_ids || p_number_person_ids) AS x ORDER BY 1);
-    v_roles text[] := ARRAY(SELECT x FROM unnest(p_roles) AS x ORDER BY x COLLATE "C");
-    v_codes text[] := ARRAY(
-        SELECT x FROM (SELECT DISTINCT x FROM unnest(p_error_codes) AS x) AS d ORDER BY x COLLATE "C");
-    v_name text := left(p_operation_name, 200);
-BEGIN
-    RETURN audit_append(
-        p_occurred_at, p_subject, v_roles, p_department, p_operation_type, v_name, p_document_id,
-        v_persons, v_numbers, p_decisions, p_outcome, v_codes, p_trace_id,
-        audit_content_hash(
-            p_occurred_at, p_subject, v_roles, p_department, p_operation_type, v_name, p_document_id,
-            v_persons, v_numbers, p_decisions, p_outcome, v_codes, p_trace_id));
-END
-$$
-"""
-
-
 def upgrade() -> None:
     op.execute(CONTENT_HASH)
-    op.execute(RECORD)
     op.drop_index("ix_persons_alias_name_kana_prefix", table_name="persons")
     op.create_index(
         "ix_persons_alias_name_kana",
@@ -105,5 +76,4 @@ def downgrade() -> None:
         postgresql_ops={"alias_name_kana": "text_pattern_ops"},
         postgresql_where="alias_name_kana IS NOT NULL",
     )
-    op.execute("DROP FUNCTION audit_record")
     op.execute("DROP FUNCTION audit_content_hash")
