@@ -21,9 +21,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
 
-from persistence.tracing import current_tracer, leaf_span
+from persistence.tracing import current_tracer, keep_trace, leaf_span
 from policies.decisions import Decision
 from policies.individual_number import contains_valid_number
+from schema.errors import FORBIDDEN
 
 from .errors import classify
 
@@ -38,6 +39,8 @@ __all__ = [
     "use_pseudonym_key",
 ]
 
+DENIALS: Final = frozenset({FORBIDDEN, "UNAUTHENTICATED"})
+"""Error codes that say the caller was refused (the trace is kept as ``denied``, others as ``failed``)."""
 PERSON_LOADERS: Final = frozenset({"person", "household_members"})
 """Loaders whose values are persons (counted into ``kaigo.persons.count``)."""
 
@@ -269,6 +272,10 @@ class OperationTracing(SchemaExtension):
         if errors:
             codes = sorted({classify(e) for e in errors})
             span.set_attribute("kaigo.graphql.error_codes", codes)
+            if DENIALS.intersection(codes):
+                keep_trace("denied")
+            if not DENIALS.issuperset(codes):
+                keep_trace("failed")
             for error in errors:
                 duty = (error.extensions or {}).get("duty")
                 if isinstance(duty, str):
