@@ -137,7 +137,7 @@ async def main(blocks: int, block: int, ratio: float) -> None:
                 await run(setup, document, ids[:20])
 
         per: dict[tuple[str, str], list[float]] = {(s, d): [] for s in SETUPS for d in DOCUMENTS}
-        app: dict[tuple[str, str], list[float]] = {(s, d): [] for s in SETUPS for d in DOCUMENTS}
+        app_only: dict[tuple[str, str], list[float]] = {(s, d): [] for s in SETUPS for d in DOCUMENTS}
         order = [(s, d) for d in DOCUMENTS for s in SETUPS]
         for b in range(blocks):
             for setup, document in order[b % len(order) :] + order[: b % len(order)]:
@@ -145,7 +145,7 @@ async def main(blocks: int, block: int, ratio: float) -> None:
                 pg0 = server_cpu(server.pgdata)
                 app_cpu = await run(setup, document, pks)
                 per[setup, document].append((app_cpu + server_cpu(server.pgdata) - pg0) / block)
-                app[setup, document].append(app_cpu / block)
+                app_only[setup, document].append(app_cpu / block)
         use_tracer(None)
         hold = setups["deferred"][1]
         assert hold is not None
@@ -157,7 +157,7 @@ async def main(blocks: int, block: int, ratio: float) -> None:
         )
         for document in DOCUMENTS:
             mean = {s: statistics.fmean(per[s, document]) for s in SETUPS}
-            median = {s: statistics.median(app[s, document]) for s in SETUPS}
+            median = {s: statistics.median(app_only[s, document]) for s in SETUPS}
             for setup in SETUPS:
                 print(
                     f"{setup:10} {document:8} {mean[setup] * 1e3:7.2f}ms ×{mean[setup] / mean['off']:6.3f} "

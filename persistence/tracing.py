@@ -57,7 +57,7 @@ _UNSET: Final = Status(StatusCode.UNSET)
 _ERROR: Final = Status(StatusCode.ERROR)
 
 _tracer: Tracer | None = None
-_lean: bool = False  # the tracer is the SDK's and its sampler parent-based: leaves can be made lean
+_lean: bool = False  # the SDK's tracer, its sampler parent-based or deferring: leaves can be made lean
 _hold: TraceHold | None = None  # the held traces of a deferring sampler (persistence/sampling.py)
 _value_limit: int | None = None  # OTEL_(SPAN_)ATTRIBUTE_VALUE_LENGTH_LIMIT, applied as the SDK would
 _untraced: ContextVar[bool] = ContextVar("kaigo_untraced", default=False)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from opentelemetry.context import attach, detach
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, set_span_in_context
@@ -17,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api import telemetry
+from api.otlp import encode_spans
 from persistence.sampling import KEPT_BECAUSE, SPANS_LOST, DeferredSampler, TraceHold, sampler_from_env
 from persistence.tracing import Leaf, current_tracer, keep_trace, start_leaf, statement_span
 from schema.errors import Forbidden
@@ -104,6 +106,8 @@ async def test_a_read_that_revealed_a_number_is_exported_whole(
     assert attrs(server)[KEPT_BECAUSE] == ("number_revealed",)
     assert any(s.name == "query Number" for s in spans)
     assert _hold().held() == 0
+    # the spans as rebuilt for export encode as the SDK encodes them (api/otlp.py's own check)
+    assert encode_spans(spans) == sdk_encode_spans(spans).SerializePartialToString()
 
 
 @pytest.mark.db
@@ -320,3 +324,46 @@ def test_which_samplers_defer(name: str | None, deferred: bool, description: str
 def test_a_ratio_that_is_not_one_is_read_as_the_sdk_reads_it() -> None:
     sampler, _ = sampler_from_env({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"})
     assert sampler.get_description() == "TraceIdRatioBased{1.0}"
+
+
+def test_a_span_ending_after_its_root_follows_the_decision(none_kept: InMemorySpanExporter) -> None:
+    tracer = current_tracer()
+    assert tracer is not None
+    for keep in (True, False):
+        root = tracer.start_span("root", kind=SpanKind.SERVER)
+        token = attach(set_span_in_context(root))
+        try:
+            late = tracer.start_span("late")  # a task still running when the answer is sent
+            if keep:
+                keep_trace("failed")
+        finally:
+            detach(token)
+        root.end()
+        late.end()
+    kept_root, kept_late = none_kept.get_finished_spans()  # the dropped trace's two: nowhere
+    assert kept_late.name == "late" and kept_late.context.trace_flags.sampled
+    assert kept_late.parent is not None and kept_late.parent.span_id == kept_root.context.span_id
+    assert _hold().held() == 0
+
+
+def test_a_trace_whose_root_never_ends_is_given_up_for_room(none_kept: InMemorySpanExporter) -> None:
+    hold = _hold()
+    now = [0.0]
+    hold.max_traces, hold._clock = 2, lambda: now[0]
+    tracer = current_tracer()
+    assert tracer is not None
+    stuck = [tracer.start_span(f"stuck {i}", kind=SpanKind.SERVER) for i in range(2)]
+    token = attach(set_span_in_context(stuck[0]))
+    try:
+        tracer.start_span("child").end()
+    finally:
+        detach(token)
+    assert not tracer.start_span("no room yet").is_recording()
+    now[0] += 301
+    fresh = tracer.start_span("fresh", kind=SpanKind.SERVER)
+    assert fresh.is_recording() and hold.held() == 1
+    assert hold.lost_traces == 1 and hold.lost_spans == 1  # the refused root; the stuck trace's child
+    fresh.end()
+    for span in stuck:  # ending them after all is harmless
+        span.end()
+    assert none_kept.get_finished_spans() == () and hold.held() == 0
