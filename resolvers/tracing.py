@@ -39,8 +39,6 @@ __all__ = [
     "use_pseudonym_key",
 ]
 
-DENIALS: Final = frozenset({FORBIDDEN, "UNAUTHENTICATED"})
-"""Error codes that say the caller was refused (the trace is kept as ``denied``, others as ``failed``)."""
 PERSON_LOADERS: Final = frozenset({"person", "household_members"})
 """Loaders whose values are persons (counted into ``kaigo.persons.count``)."""
 
@@ -198,6 +196,10 @@ def _persons_touched(audit: Any) -> int:
 
 
 # --- the extension ----------------------------------------------------------------------------------
+
+
+DENIALS: Final = frozenset({FORBIDDEN, "UNAUTHENTICATED"})
+"""Error codes that say the caller was refused (the trace is kept as ``denied``, others as ``failed``)."""
 
 
 class OperationTracing(SchemaExtension):
