@@ -6,6 +6,9 @@ OpenTelemetry global one (which can be set once per process): tests configure an
 
 Every exporter sits behind :class:`RedactingSpanProcessor`, the last processor: whatever a span
 carries, an attribute value holding a valid individual number is replaced before it is exported.
+With a ratio sampler, a :class:`~persistence.sampling.TraceHold` sits in front of it: the traces the
+sampler would drop are held until their request ends, and exported if it was marked to keep
+(persistence/sampling.py).
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from opentelemetry.util.types import Attributes
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.crypto import NumberVault
-from persistence.tracing import current_tracer, instrument_engine, untraced, use_tracer
+from persistence.sampling import DeferredSampler, TraceHold, sampler_from_env
+from persistence.tracing import current_tracer, instrument_engine, keep_trace, untraced, use_tracer
 from policies.individual_number import contains_valid_number, mask_valid_numbers
 from resolvers.tracing import use_document_id_source, use_pseudonym_key
 
@@ -43,6 +47,7 @@ __all__ = [
     "REDACTED",
     "RedactingSpanProcessor",
     "TracingMiddleware",
+    "build_provider",
     "configure",
     "configure_from_env",
     "configured_by_env",
@@ -248,15 +253,31 @@ def configure(
         exporter = _exporter_from_env(env) if configured_by_env(env) else None
     if exporter is None:
         return None
-    attributes = {} if env.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: DEFAULT_SERVICE_NAME}
-    provider = TracerProvider(resource=Resource.create(attributes))  # sampler: OTEL_TRACES_SAMPLER(_ARG)
-    inner = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
-    provider.add_span_processor(RedactingSpanProcessor(inner))
+    provider, hold = build_provider(exporter, env=env, batch=batch)
     _provider = provider
     use_pseudonym_key(pseudonym_secret)
     use_document_id_source(_documents.traced_document_id)
-    use_tracer(provider.get_tracer("kaigo-graph"))
+    use_tracer(provider.get_tracer("kaigo-graph"), hold)
     return provider
+
+
+def build_provider(
+    exporter: SpanExporter, *, env: Mapping[str, str], batch: bool
+) -> tuple[TracerProvider, TraceHold | None]:
+    """A provider exporting to ``exporter`` behind the redaction net, sampling as ``OTEL_TRACES_SAMPLER``
+    (``_ARG``) says, and the hold of its deferred decisions (``None`` for a sampler that defers none)."""
+    attributes = {} if env.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: DEFAULT_SERVICE_NAME}
+    sampler, deferred = sampler_from_env(env)
+    exporting = RedactingSpanProcessor(
+        BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
+    )
+    hold = TraceHold(exporting) if deferred else None
+    provider = TracerProvider(
+        resource=Resource.create(attributes),
+        sampler=DeferredSampler(sampler, hold) if hold is not None else sampler,
+    )
+    provider.add_span_processor(hold if hold is not None else exporting)
+    return provider, hold
 
 
 def configure_from_env(*, pseudonym_secret: bytes | None = None) -> TracerProvider | None:
@@ -362,8 +383,10 @@ class TracingMiddleware:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 span.set_attribute("http.response.status_code", status)
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
+                if status >= 400:  # a refusal (401 and 403: a denial) or a failure: never sampled away
+                    keep_trace("denied" if status in (401, 403) else "failed", span.get_span_context())
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
             await send(message)
 
         try:
@@ -371,6 +394,8 @@ class TracingMiddleware:
         except BaseException as exc:
             span.set_attribute("error.type", type(exc).__name__)
             span.set_status(Status(StatusCode.ERROR))
+            if isinstance(exc, Exception):  # not a cancellation (the client went away)
+                keep_trace("failed", span.get_span_context())
             raise
         finally:
             detach(token)

@@ -8,8 +8,12 @@ Leaf spans are made lean (:class:`Leaf`): a person-detail request has nine of th
 (attribute validation, a lock, context attach and detach, a copy at the end) cost ~27 µs each where
 this costs ~8 µs. A leaf records its start time and identifiers, then hands the SDK's span processors
 one finished :class:`~opentelemetry.sdk.trace.ReadableSpan`, exactly what an SDK span hands them at its
-end. It follows the SDK's parent-based sampling (a leaf is recorded when its parent is sampled); with
-no recording parent, or a sampler that is not parent-based, the SDK makes the span as usual.
+end. It follows the SDK's parent-based sampling (a leaf is recorded when its parent is sampled, or
+held when its parent's trace is held: persistence/sampling.py); with no recording parent, or a sampler
+that is not parent-based, the SDK makes the span as usual.
+
+:func:`keep_trace` marks the current trace to be exported whatever the ratio sampler said at its start
+(a number revealed, data moved, a denial, a failure).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .sampling import DeferredSampler, TraceHold
+
 __all__ = [
     "MAX_QUERY_TEXT",
     "Leaf",
@@ -37,6 +43,7 @@ __all__ = [
     "current_trace_id",
     "current_tracer",
     "instrument_engine",
+    "keep_trace",
     "leaf_span",
     "start_leaf",
     "statement_span",
@@ -50,7 +57,8 @@ _UNSET: Final = Status(StatusCode.UNSET)
 _ERROR: Final = Status(StatusCode.ERROR)
 
 _tracer: Tracer | None = None
-_lean: bool = False  # the tracer is the SDK's and its sampler parent-based: leaves can be made lean
+_lean: bool = False  # the SDK's tracer, its sampler parent-based or deferring: leaves can be made lean
+_hold: TraceHold | None = None  # the held traces of a deferring sampler (persistence/sampling.py)
 _value_limit: int | None = None  # OTEL_(SPAN_)ATTRIBUTE_VALUE_LENGTH_LIMIT, applied as the SDK would
 _untraced: ContextVar[bool] = ContextVar("kaigo_untraced", default=False)
 _leaf_parent: ContextVar[SpanContext | None] = ContextVar("kaigo_leaf_parent", default=None)
@@ -67,11 +75,13 @@ def untraced() -> Iterator[None]:
         _untraced.reset(token)
 
 
-def use_tracer(tracer: Tracer | None) -> None:
-    """Switch tracing on (a tracer of the app's own provider) or off (``None``)."""
-    global _tracer, _lean, _value_limit
+def use_tracer(tracer: Tracer | None, hold: TraceHold | None = None) -> None:
+    """Switch tracing on (a tracer of the app's own provider, and the hold of its deferring sampler if
+    it has one) or off (``None``)."""
+    global _tracer, _lean, _value_limit, _hold
     _tracer = tracer
-    _lean = isinstance(tracer, SdkTracer) and isinstance(tracer.sampler, ParentBased)
+    _hold = hold if tracer is not None else None
+    _lean = isinstance(tracer, SdkTracer) and isinstance(tracer.sampler, ParentBased | DeferredSampler)
     limits = getattr(tracer, "_span_limits", None)
     _value_limit = getattr(limits, "max_span_attribute_length", None) if _lean else None
 
@@ -85,6 +95,19 @@ def current_span_context() -> SpanContext:
     """The innermost span's context: a running lean span's, else the current SDK span's."""
     leaf = _leaf_parent.get()
     return leaf if leaf is not None else trace.get_current_span().get_span_context()
+
+
+def keep_trace(reason: str, context: SpanContext | None = None) -> None:
+    """Export the current trace (or ``context``'s) whatever the head sampler decided: ``reason`` (a fixed
+    word, never personal data) goes on its local root as ``kaigo.trace.kept_because``. A no-op when
+    tracing is off, the sampler defers nothing, or the trace is sampled anyway."""
+    hold = _hold
+    if hold is None:
+        return
+    if context is None:
+        context = current_span_context()
+    if context.is_valid and not context.trace_flags.sampled:
+        hold.keep(context.trace_id, reason)
 
 
 def current_trace_id() -> str | None:
@@ -170,8 +193,10 @@ def start_leaf(name: str, kind: SpanKind, attributes: dict[str, AttributeValue])
         return None
     parent = current_span_context()
     if _lean and parent.is_valid:
-        if not parent.trace_flags.sampled:
-            return None  # parent-based: the parent's decision is the leaf's
+        if not parent.trace_flags.sampled:  # parent-based: the parent's decision is the leaf's
+            hold = _hold
+            if hold is None or parent.is_remote or not hold.holds(parent.trace_id):
+                return None
         return Leaf(tracer, name, kind, attributes, parent)  # type: ignore[arg-type]  # _lean: the SDK's
     return tracer.start_span(name, kind=kind, attributes=attributes, record_exception=False)
 

@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from persistence.audit import Executor
 from persistence.models import AuditEvent as AuditRow
-from persistence.tracing import current_trace_id
+from persistence.tracing import current_trace_id, keep_trace
 from schema.audit import AuditDecision, AuditEvent, AuditEventConnection, AuditEventEdge, AuditFilter
 from schema.errors import BadUserInput
 from schema.persons import PageInfo
@@ -80,10 +80,13 @@ class AuditCollector:
         self.touched_codes.update(addressee_codes)
 
     def number_revealed(self, addressee_code: str) -> None:
+        if not self.revealed:  # the request's trace is kept whatever the sampler said (once is enough)
+            keep_trace("number_revealed")
         self.revealed.add(addressee_code)
 
     def decision(self, code: str, basis_item: str | None = None, *, person_id: int | None = None) -> None:
         """A provision/transfer/inquiry decision (判断) and its basis item (別表第2 の項)."""
+        keep_trace("legal_basis_decision")  # data moved (or refused): the trace is kept
         self.decisions.append({"code": code, "basis_item": basis_item})
         if person_id is not None:
             self.touched.add(person_id)

@@ -23,9 +23,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
 
-from persistence.tracing import current_tracer, leaf_span
+from persistence.tracing import current_tracer, keep_trace, leaf_span
 from policies.decisions import Decision
 from policies.individual_number import contains_valid_number
+from schema.errors import FORBIDDEN
 
 from .errors import classify
 
@@ -216,6 +217,10 @@ def _persons_touched(audit: Any) -> int:
 # --- the extension ----------------------------------------------------------------------------------
 
 
+DENIALS: Final = frozenset({FORBIDDEN, "UNAUTHENTICATED"})
+"""Error codes that say the caller was refused (the trace is kept as ``denied``, others as ``failed``)."""
+
+
 class OperationTracing(SchemaExtension):
     """The operation span (parse, validate and execute inside it) and the loader spans under it."""
 
@@ -311,6 +316,10 @@ def describe(
     if errors:
         codes = sorted({classify(e) for e in errors})
         span.set_attribute("kaigo.graphql.error_codes", codes)
+        if DENIALS.intersection(codes):
+            keep_trace("denied")
+        if not DENIALS.issuperset(codes):
+            keep_trace("failed")
         for error in errors:
             duty = (error.extensions or {}).get("duty")
             if isinstance(duty, str):

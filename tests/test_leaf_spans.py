@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 from opentelemetry.context import attach, detach
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, StatusCode, set_span_in_context
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
 from api import telemetry
@@ -79,16 +79,19 @@ def test_a_failed_leaf_names_the_exception_class_only(exporter: InMemorySpanExpo
     assert dict(leaf.attributes or {}) == {"error.type": "ValueError"}
 
 
-def test_a_leaf_follows_its_parents_sampling(
-    exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
-    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
+def test_a_leaf_follows_its_parents_sampling(exporter: InMemorySpanExporter) -> None:
+    """The default sampler follows a caller's not-sampled parent (W3C flags 00) at the head: no span.
+    (A ratio sampler defers instead: tests/test_deferred_sampling.py.)"""
     _configure(exporter)
-    with _under_root():
-        assert start_leaf("SELECT", SpanKind.CLIENT, {}) is None
-        with statement_span(SQL):
-            pass
+    remote = SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, is_remote=True)
+    token = attach(set_span_in_context(NonRecordingSpan(remote)))
+    try:
+        with _under_root():
+            assert start_leaf("SELECT", SpanKind.CLIENT, {}) is None
+            with statement_span(SQL):
+                pass
+    finally:
+        detach(token)
     assert exporter.get_finished_spans() == ()
 
 

@@ -409,8 +409,8 @@ async def test_a_repeated_free_text_is_not_named_by_an_id(
 async def test_an_unsampled_request_makes_no_span(
     gql: Any, seeded_conn: AsyncConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Head sampling (the standard variables): a request the sampler leaves out costs no span, no
-    description of the operation and no loader wrapping; the answer is the same."""
+    """The standard sampler variables: a plain read the ratio leaves out is exported as nothing (its
+    spans were held until its end, tests/test_deferred_sampling.py); the answer is the same."""
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
     monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
     person_id = await _person_id(seeded_conn)

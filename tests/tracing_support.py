@@ -13,10 +13,13 @@ from api import telemetry
 
 
 @contextmanager
-def traced(pseudonym_secret: bytes | None = None) -> Iterator[InMemorySpanExporter]:
-    """Tracing on, each span exported as it ends; off again (no provider left behind) afterwards."""
+def traced(
+    pseudonym_secret: bytes | None = None, env: dict[str, str] | None = None
+) -> Iterator[InMemorySpanExporter]:
+    """Tracing on, each span exported as it ends (``env``: the ``OTEL_*`` variables, else the process's);
+    off again (no provider left behind) afterwards."""
     exporter = InMemorySpanExporter()
-    telemetry.configure(exporter=exporter, pseudonym_secret=pseudonym_secret)
+    telemetry.configure(exporter=exporter, pseudonym_secret=pseudonym_secret, env=env)
     try:
         yield exporter
     finally:
