@@ -87,16 +87,16 @@ class PlannedReads:
             return None  # refused before anything runs: strawberry's path words the refusal
         started_at = now()
         with operation_span(principal) as span:
-            audit_values = self._audit_values(principal, plan, started_at, document_id) if self.audit.enabled else None
+            audit_values = (
+                self._audit_values(principal, plan, started_at, document_id) if self.audit.enabled else None
+            )
             try:
                 bound = plan.bind(
                     schema,
                     variables,
                     today=today,
                     vault=self.vault,
-                    audit=self._audit_values(principal, plan, started_at, document_id)
-                    if self.audit.enabled
-                    else None,
+                    audit=audit_values,
                 )
             except Declined:
                 return None
@@ -120,6 +120,10 @@ class PlannedReads:
                 # the field it cannot decrypt, and its own entry the error
                 log.error("planned read %s: a stored number does not decrypt", plan.name or "-")
                 return None
+            if row["seq"] is not None and audit_values is not None:
+                self._seal(row, audit_values)
+            if row["revealed"]:
+                keep_trace("number_revealed")  # a trace sampled out is exported all the same
             if span is not None:
                 describe(
                     span,

@@ -127,9 +127,15 @@ async def test_a_recorded_entry_is_stored_normalised_and_verifies(migrated_conn:
 
 async def test_an_entry_about_no_one_is_no_entry(migrated_conn: AsyncConnection) -> None:
     entry = AuditEntry(
-        occurred_at=dt.datetime(2026, 12, 2, tzinfo=dt.UTC), subject="s", roles=("r",), department=None,
-        operation_type="query", operation_name=None,
+        occurred_at=dt.datetime(2026, 12, 2, tzinfo=dt.UTC),
+        subject="s",
+        roles=("r",),
+        department=None,
+        operation_type="query",
+        operation_name=None,
     )
-    rows = (await migrated_conn.execute(text(f"SELECT * FROM audit_record({_ARGUMENTS})"), _parameters(entry))).all()
+    rows = (
+        await migrated_conn.execute(text(f"SELECT * FROM audit_record({_ARGUMENTS})"), _parameters(entry))
+    ).all()
     assert rows == []
     assert await migrated_conn.scalar(text("SELECT count(*) FROM audit_events")) == 0

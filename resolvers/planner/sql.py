@@ -329,10 +329,19 @@ class _Build:
             literal_column("'{}'::text[]"),
             p["a_trace_id"],
         ).table_valued("seq", "chain", "link", "prev_hash", "hash")
-        a = select(entry.c.seq, entry.c.chain, entry.c.link, entry.c.prev_hash, entry.c.hash)
-        a = a.select_from(t).join(entry, true()).cte("a")
+        linked = select(entry.c.seq, entry.c.chain, entry.c.link, entry.c.prev_hash, entry.c.hash)
+        a = linked.select_from(t).join(entry, true()).cte("a")
         return (
-            select(data.label("data"), t.c.touched, t.c.revealed, a.c.seq, a.c.chain, a.c.link, a.c.prev_hash, a.c.hash)
+            select(
+                data.label("data"),
+                t.c.touched,
+                t.c.revealed,
+                a.c.seq,
+                a.c.chain,
+                a.c.link,
+                a.c.prev_hash,
+                a.c.hash,
+            )
             .select_from(t)
             .outerjoin(a, true())
         )

@@ -56,6 +56,7 @@ SELECT encode(sha256(convert_to(
 $$
 """
 
+
 def upgrade() -> None:
     op.execute(CONTENT_HASH)
     op.drop_index("ix_persons_alias_name_kana_prefix", table_name="persons")
