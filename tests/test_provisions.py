@@ -12,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.guards import Guards
-from policies.legal_bases import Direction, LegalBasis, body_names, entries, information_items
+from policies.bodies import bodies_in
+from policies.legal_bases import Direction, LegalBasis, entries, information_items
 
 from .provision_documents import (
     CONFIRM,
@@ -60,7 +61,7 @@ def _request(resident: Resident, request_id: str, **over: Any) -> dict[str, Any]
     values: dict[str, Any] = {
         "requestId": request_id,
         "permitNumber": f"PERMIT-{request_id}",
-        "inquirer": "市町村長",
+        "inquirer": "総社市長",
         "basisItem": "94",
         "subject": {"linkageCode": resident.linkage_code},
         "items": ["QUALIFICATION"],
@@ -94,7 +95,7 @@ async def test_every_provision_entry_allowed_and_denied(gql: Any, seeded_conn: A
         ok = await _provide(
             gql,
             _request(
-                resident, f"e{n}", basisItem=row.item, inquirer=body_names(row.counterparty)[0], items=items
+                resident, f"e{n}", basisItem=row.item, inquirer=bodies_in(row.counterparty)[0].name, items=items
             ),
         )
         assert ok["__typename"] == "Provided", (row.id, ok)
@@ -132,7 +133,7 @@ async def test_every_provision_entry_allowed_and_denied(gql: Any, seeded_conn: A
                 resident,
                 f"e{n}-item",
                 basisItem=row.item,
-                inquirer=body_names(row.counterparty)[0],
+                inquirer=bodies_in(row.counterparty)[0].name,
                 items=[*items, _unpermitted(row)],
             ),
             document=PROVIDE_BRIEF,
@@ -143,7 +144,7 @@ async def test_every_provision_entry_allowed_and_denied(gql: Any, seeded_conn: A
                 resident,
                 f"e{n}-date",
                 basisItem=row.item,
-                inquirer=body_names(row.counterparty)[0],
+                inquirer=bodies_in(row.counterparty)[0].name,
                 items=items,
                 requestDate=(row.entry_valid_from - DAY).isoformat(),
             ),

@@ -17,7 +17,14 @@ from .codes import CODE_TABLES
 from .documents import PersistedDocument as PersistedDocument
 from .levies import Levy, LevyInstallment, LevyReceipt, LevyRefund, LevyReminder
 from .persons import Person, ResidentMove
-from .provisions import Inquiry, ProvisionRecord, TransferPermission
+from .provisions import (
+    AutomaticResponseFlag,
+    Inquiry,
+    ProvisionRecord,
+    SubjectRequest,
+    SubjectRequestEvent,
+    TransferPermission,
+)
 from .qualifications import (
     CertificateIssuance,
     CopayRatio,
@@ -28,6 +35,9 @@ from .qualifications import (
 
 __all__ = [
     "CODE_TABLES",
+    "AutomaticResponseFlag",
+    "SubjectRequest",
+    "SubjectRequestEvent",
     "Base",
     "BenefitRestriction",
     "CarePlanNotification",
