@@ -491,10 +491,10 @@ def decide_transfer(
 ) -> Decision:
     """May ``department`` receive ``requested_items`` on ``on`` under ``permission``?
 
-    Checks, in order: the application was approved (PERMISSION_NOT_APPROVED) and not used by another
-    transfer request (PERMISSION_ALREADY_USED); ``on`` lies in its
+    Checks, in order: the application was approved (PERMISSION_NOT_APPROVED); ``on`` lies in its
     period (PERMISSION_NOT_YET_VALID, PERMISSION_EXPIRED); ``department`` is the one that applied
-    (COUNTERPARTY_MISMATCH); items requested and granted (NO_ITEMS_REQUESTED, ITEM_NOT_PERMITTED); the
+    (COUNTERPARTY_MISMATCH); items requested and granted (NO_ITEMS_REQUESTED, ITEM_NOT_PERMITTED); no
+    other transfer request used it (PERMISSION_ALREADY_USED: one 提供依頼 each); the
     legal basis exists (UNKNOWN_BASIS) and is still in force on ``on`` (BASIS_NOT_IN_FORCE), names the
     department (COUNTERPARTY_MISMATCH) and permits the items (ITEM_NOT_PERMITTED). Then TRANSFERRED.
     """
@@ -503,8 +503,6 @@ def decide_transfer(
     requested = _requested(requested_items)
     if not permission.approved:
         return _decision("PERMISSION_NOT_APPROVED", direction=direction, item=item)
-    if permission.used_by_other_request:
-        return _decision("PERMISSION_ALREADY_USED", direction=direction, item=item)
     if on < permission.valid_from:
         return _decision(
             "PERMISSION_NOT_YET_VALID",
@@ -530,6 +528,8 @@ def decide_transfer(
     refused = _refused(requested, frozenset(permission.items))
     if refused:
         return _decision("ITEM_NOT_PERMITTED", direction=direction, item=item, refused=refused)
+    if permission.used_by_other_request:
+        return _decision("PERMISSION_ALREADY_USED", direction=direction, item=item)
     failure, basis = _basis_on(item, direction, on)
     if basis is None:
         return _decision(failure or "UNKNOWN_BASIS", direction=direction, item=item, on=on)

@@ -213,13 +213,13 @@ async def record_inquiry_response(
     answered_items = tuple(
         dict.fromkeys([*item_ids(response.answered_items), *(i for i, (k, _) in TYPED.items() if k in typed)])
     )
-    if not answered_items:
-        raise BadUserInput("the answer names no item", field="response", reason="EMPTY")
     current = await _inquiry(ctx, pk, for_update=True)
     if current is None:
         raise NotFound("inquiry", field="inquiryId")
     if current.answered_at is not None:
         raise Conflict(ALREADY_ANSWERED, "this inquiry was already answered", field="inquiryId")
+    if not answered_items:
+        raise BadUserInput("the answer names no item", field="response", reason="EMPTY")
     if not set(answered_items) <= set(current.items):
         raise BadUserInput(
             "`answeredItems` may name only items the inquiry asked for",
