@@ -332,6 +332,7 @@ async def _document(ctx: Context, row: Row[Any], record_rows: Sequence[Row[Any]]
                 "code": r.code,
                 "provider": r.provider,
                 "recipient": r.recipient,
+                "requestId": r.request_id,
                 "basisItem": r.basis_item,
                 "citation": r.basis_citation,
                 "items": list(r.items),
