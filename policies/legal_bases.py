@@ -243,8 +243,6 @@ def normalise_item(value: str) -> str:
     return f"{int(number)}の{int(branch)}" if branch is not None else str(int(number))
 
 
-
-
 # ---------------------------------------------------------------------------------------------------
 # Loading and validation
 # ---------------------------------------------------------------------------------------------------

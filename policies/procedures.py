@@ -109,7 +109,9 @@ def load_procedures(text: str) -> Procedures:
             re.compile(pattern)
         except re.error as exc:
             raise ProceduresError(f"{where}: 'pattern' is no regular expression ({exc})") from None
-        correctable[name] = CorrectableField(name, _text(spec, "column", where), _text(spec, "ja", where), pattern)
+        correctable[name] = CorrectableField(
+            name, _text(spec, "column", where), _text(spec, "ja", where), pattern
+        )
     if not correctable:
         raise ProceduresError("procedures: [correction.fields] names at least one field")
     return Procedures(

@@ -140,7 +140,9 @@ def render_disclosure(document: Mapping[str, Any]) -> bytes:
     title = "保有特定個人情報の開示について"
     pages = _Pages(title)
     pages.line(title, font=GOTHIC, size=15)
-    pages.line(f"開示日: {document['disclosedOn']}　請求受付日: {document['receivedOn']}　請求番号: {document['requestId']}")
+    pages.line(
+        f"開示日: {document['disclosedOn']}　請求受付日: {document['receivedOn']}　請求番号: {document['requestId']}"
+    )
     pages.line(f"開示者: {document['discloser']}")
     pages.line(document["note"], size=8.5)
     for section in ("person", "information"):

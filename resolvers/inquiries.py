@@ -41,6 +41,7 @@ from schema.provisions import Denied
 from schema.snapshots import from_json, to_json
 
 from .context import Context
+from .persons import parse_person_id
 from .records import CITY, denied_from_row, record_from_row, recorded_basis, replayable
 from .requests import (
     ADDRESSEE_CODE,
@@ -52,7 +53,6 @@ from .requests import (
     permit_number,
     request_id,
 )
-from .persons import parse_person_id
 from .subjects import find_subject
 
 __all__ = ["inquiries_about", "record_inquiry", "record_inquiry_response"]
@@ -206,7 +206,7 @@ async def record_inquiry_response(
     pk = object_id(inquiry_id, field="inquiryId")
     summary = free_text(response.summary, field="response.summary", max_length=MAX_SUMMARY, required=False)
     typed: dict[str, Any] = {}
-    for item, (key, _) in TYPED.items():
+    for key, _ in TYPED.values():
         given = getattr(response, key)
         if given is not None:
             typed[key] = [_typed_entry(v, f"response.{key}") for v in given]
@@ -277,7 +277,9 @@ async def inquiries_about(ctx: Context, person_id: str) -> list[Inquiry]:
     ctx.require(NUMBER_USE)
     pk = parse_person_id(person_id, field="personId")
     rows = (
-        await ctx.db.execute(select(inquiries).where(inquiries.c.person_id == pk).order_by(inquiries.c.id.desc()))
+        await ctx.db.execute(
+            select(inquiries).where(inquiries.c.person_id == pk).order_by(inquiries.c.id.desc())
+        )
     ).all()
     ctx.audit.touch(pk)
     return [inquiry_from_row(ctx, r) for r in rows]

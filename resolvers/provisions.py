@@ -31,6 +31,7 @@ from schema.provisions import (
     ProvideInformationInput,
     ProvisionRecordConnection,
     ProvisionRecordEdge,
+    ReviewedTransfer,
 )
 from schema.snapshots import from_json, to_json
 
@@ -71,7 +72,7 @@ __all__ = [
     "provision_records",
 ]
 
-ProvisionAnswer = Provided | PendingReview | Denied
+ProvisionAnswer = Provided | PendingReview | Denied | ReviewedTransfer
 
 DEFAULT_RECORDS_PAGE: Final = 50
 MAX_RECORDS_PAGE: Final = 500

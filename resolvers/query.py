@@ -22,9 +22,9 @@ from schema.duties import (
     requires_duty,
 )
 from schema.errors import BadUserInput
+from schema.inquiries import Inquiry
 from schema.legal_bases import Direction, LegalBasis
 from schema.persons import Person, PersonConnection, PersonFilter
-from schema.inquiries import Inquiry
 from schema.provisions import ProvisionRecordConnection, ReviewedTransfer
 from schema.rights import SubjectRequest
 from schema.transfers import TransferPermission, TransferPermissionStatus

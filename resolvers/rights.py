@@ -27,7 +27,7 @@ from persistence.models import SubjectRequestEvent as EventRow
 from policies.legal_bases import information_items
 from policies.outcomes import RECORD_OUTCOMES
 from policies.procedures import due_on, procedures
-from schema.conflicts import ALREADY_DECIDED, Conflict, NotFound
+from schema.conflicts import ALREADY_DECIDED, Conflict, NotFound, RequestIdReused
 from schema.duties import DECIDE_SUBJECT_REQUESTS, HANDLE_SUBJECT_REQUESTS, SET_NO_AUTOMATIC_RESPONSE
 from schema.errors import BadUserInput
 from schema.rights import (
@@ -183,11 +183,7 @@ async def receive_subject_request(ctx: Context, data: ReceiveSubjectRequestInput
     existing = (await ctx.db.execute(select(requests_t).where(requests_t.c.request_id == rid))).first()
     if existing is not None:
         if any(getattr(existing, k) != v for k, v in wanted.items()):
-            raise BadUserInput(
-                "this form number was already recorded with other content",
-                field="input.requestId",
-                reason="REQUEST_ID_REUSED",
-            )
+            raise RequestIdReused()
         return await _answer(ctx, existing.id)
     await _person_exists(ctx, person, "input.personId")
     pk = (

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Row
 from persistence import provision_records as records
 from persistence.models import TransferPermission as PermissionRow
 from persistence.provision_records import RecordedBasis, RequestKey
+from persistence.provision_records import records as records_t
 from policies.decisions import (
     SubjectFacts,
     TransferPermissionFacts,
@@ -26,9 +27,8 @@ from policies.decisions import (
     decide_transferred_person,
 )
 from policies.outcomes import step_reason
-from policies.roles import department as department_of
-from persistence.provision_records import records as records_t
 from policies.outcomes import step_reason as _step_reason
+from policies.roles import department as department_of
 from schema.conflicts import ALREADY_DECIDED, Conflict, NotFound
 from schema.duties import RECEIVE_TRANSFER, REQUEST_TRANSFER, REVIEW_PROVISIONS
 from schema.errors import BadUserInput, Forbidden
@@ -58,8 +58,8 @@ from .subjects import in_scope, persons, suspended
 __all__ = [
     "confirm_withheld",
     "decide_transfer_permission",
-    "reviewed_transfers",
     "request_transfer_permission",
+    "reviewed_transfers",
     "transfer_information",
     "transfer_permissions",
 ]
@@ -505,7 +505,8 @@ async def transfer_information(ctx: Context, data: TransferInformationInput) -> 
         if not ids:
             continue
         one = decide_transferred_person(
-            decision, SubjectFacts(in_scope=True, no_automatic_response=flagged_only, suspended=not flagged_only)
+            decision,
+            SubjectFacts(in_scope=True, no_automatic_response=flagged_only, suspended=not flagged_only),
         )
         held_rows.append(
             await records.write(
@@ -588,14 +589,14 @@ async def confirm_withheld(
     p = persons.c
     found = (
         await ctx.db.execute(
-            select(p.id, p.addressee_code)
-            .where(p.id.in_(pending.person_ids), ~suspended())
-            .order_by(p.id)
+            select(p.id, p.addressee_code).where(p.id.in_(pending.person_ids), ~suspended()).order_by(p.id)
         )
     ).all()
     information = await gather(ctx.loaders, [r.id for r in found], pending.items, as_of=ctx.today)
     payload = {
-        "persons": [{"addresseeCode": r.addressee_code, "information": to_json(information[r.id])} for r in found]
+        "persons": [
+            {"addresseeCode": r.addressee_code, "information": to_json(information[r.id])} for r in found
+        ]
     }
     code = "CONFIRMED_BY_REVIEWER"
     row = await records.write(

@@ -40,7 +40,9 @@ class InquiryStatus(enum.Enum):
     ANSWERED = strawberry.enum_value("ANSWERED", description="回答あり")
 
 
-@strawberry.type(description="地方税関係情報 — one fiscal year of the person's local (resident) tax, as answered.")
+@strawberry.type(
+    description="地方税関係情報 — one fiscal year of the person's local (resident) tax, as answered."
+)
 class LocalTaxAnswer:
     fiscal_year: int
     taxable: bool = strawberry.field(description="課税 (true) or 非課税")

@@ -35,12 +35,12 @@ __all__ = [
     "ProvisionRecordEdge",
     "ProvisionResult",
     "ProvisionSubjectInput",
-    "ReviewedTransfer",
-    "TransferredPerson",
     "RecordActor",
     "RecordOutcome",
     "RecordedBasis",
     "RecordedPage",
+    "ReviewedTransfer",
+    "TransferredPerson",
 ]
 
 if TYPE_CHECKING:

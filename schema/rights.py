@@ -75,7 +75,9 @@ class SubjectRequestEvent:
     new_value: str | None = strawberry.field(description="APPLIED: the value after it")
 
 
-@strawberry.type(description="本人からの請求 — a disclosure, correction or suspension request, or an inquiry.")
+@strawberry.type(
+    description="本人からの請求 — a disclosure, correction or suspension request, or an inquiry."
+)
 class SubjectRequest:
     id: strawberry.ID
     request_id: str = strawberry.field(description="The form's number (idempotency key)")
@@ -100,10 +102,14 @@ class CorrectionInput:
 
 @strawberry.input(description="A person's request received on the city's form (IV-1) or an inquiry (IV-2).")
 class ReceiveSubjectRequestInput:
-    request_id: str = strawberry.field(description="The form's number; the same number and input answer the same")
+    request_id: str = strawberry.field(
+        description="The form's number; the same number and input answer the same"
+    )
     kind: SubjectRequestKind
     person_id: strawberry.ID
-    received_on: dt.date = strawberry.field(description="The day the request reached the city (not after today)")
+    received_on: dt.date = strawberry.field(
+        description="The day the request reached the city (not after today)"
+    )
     summary: str = strawberry.field(description="The request in the staff's words (1-2000 characters)")
     correction: CorrectionInput | None = strawberry.field(default=None, description="CORRECTION only")
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from policies import legal_bases
+from policies.bodies import bodies_in
 from policies.decisions import (
     ALLOWED_CODES,
     DENIAL_CODES,
@@ -23,7 +24,6 @@ from policies.decisions import (
     is_purgeable,
     purge_before,
 )
-from policies.bodies import bodies_in
 from policies.legal_bases import Direction, LegalBasis, entries, entry, information_items
 from policies.roles import departments
 
@@ -270,9 +270,18 @@ def small_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[legal_bases.Regi
 def test_provision_valid_to_edges() -> None:
     end = date(2024, 12, 31)
     assert decide_provision("95", "国家公務員共済組合連合会", ["LEVY"], end, IN_SCOPE).code == "PROVIDED"
-    _denied(decide_provision("95", "国家公務員共済組合連合会", ["LEVY"], end + DAY, IN_SCOPE), "BASIS_NOT_IN_FORCE")
-    assert decide_provision("95", "国家公務員共済組合連合会", ["LEVY"], date(2020, 3, 1), IN_SCOPE).code == "PROVIDED"
-    _denied(decide_provision("95", "国家公務員共済組合連合会", ["LEVY"], date(2020, 2, 29), IN_SCOPE), "BASIS_NOT_IN_FORCE")
+    _denied(
+        decide_provision("95", "国家公務員共済組合連合会", ["LEVY"], end + DAY, IN_SCOPE),
+        "BASIS_NOT_IN_FORCE",
+    )
+    assert (
+        decide_provision("95", "国家公務員共済組合連合会", ["LEVY"], date(2020, 3, 1), IN_SCOPE).code
+        == "PROVIDED"
+    )
+    _denied(
+        decide_provision("95", "国家公務員共済組合連合会", ["LEVY"], date(2020, 2, 29), IN_SCOPE),
+        "BASIS_NOT_IN_FORCE",
+    )
 
 
 @pytest.mark.usefixtures("small_registry")
@@ -369,14 +378,18 @@ def test_transfer_request_denied_for_each_wrong_field(row: LegalBasis) -> None:
     assert same_day.allowed
     start, month = row.entry_valid_from, 30 * DAY
     _denied(
-        decide_transfer_request(dept, row.item, items, valid_from=start, valid_to=start + month, on=start - DAY),
+        decide_transfer_request(
+            dept, row.item, items, valid_from=start, valid_to=start + month, on=start - DAY
+        ),
         "BASIS_NOT_IN_FORCE",
     )
     assert decide_transfer_request(
         dept, row.item, items, valid_from=start, valid_to=start + month, on=start
     ).allowed
     _denied(
-        decide_transfer_request(dept, row.item, items, valid_from=start - DAY, valid_to=start + DAY, on=TODAY),
+        decide_transfer_request(
+            dept, row.item, items, valid_from=start - DAY, valid_to=start + DAY, on=TODAY
+        ),
         "BASIS_NOT_IN_FORCE",
     )
     _denied(  # 31 days at most (procedures.toml)
@@ -447,7 +460,8 @@ def test_inquiry(row: LegalBasis) -> None:
     for permit in (None, "", "   "):
         _denied(decide_inquiry(row.item, body, items, permit, TODAY), "PERMIT_REQUIRED")
     _denied(
-        decide_inquiry(row.item, body, [*items, "INDIVIDUAL_NUMBER"], "PERMIT-0001", TODAY), "ITEM_NOT_PERMITTED"
+        decide_inquiry(row.item, body, [*items, "INDIVIDUAL_NUMBER"], "PERMIT-0001", TODAY),
+        "ITEM_NOT_PERMITTED",
     )
     _denied(decide_inquiry(row.item, body, [], "PERMIT-0001", TODAY), "NO_ITEMS_REQUESTED")
     for stranger in ("どこでもよい団体", "市町村長", "倉敷市長"):
@@ -472,7 +486,9 @@ def test_inquiry_items_come_from_their_providers() -> None:
     assert decide_inquiry("94", "岡山県知事", ["PUBLIC_ASSISTANCE"], "P-1", TODAY).allowed
     _denied(decide_inquiry("94", "日本年金機構", ["LOCAL_TAX"], "P-1", TODAY), "ITEM_NOT_PERMITTED")
     _denied(decide_inquiry("94", "総社市長", ["PENSION"], "P-1", TODAY), "ITEM_NOT_PERMITTED")
-    _denied(decide_inquiry("93", "どこでもよい団体", ["MEDICAL_INSURANCE"], "P-1", TODAY), "COUNTERPARTY_MISMATCH")
+    _denied(
+        decide_inquiry("93", "どこでもよい団体", ["MEDICAL_INSURANCE"], "P-1", TODAY), "COUNTERPARTY_MISMATCH"
+    )
 
 
 @pytest.mark.parametrize("row", USES, ids=_ids(USES))

@@ -384,9 +384,18 @@ def test_counterparty_alternatives() -> None:
     assert body_names("市町村長、特別区長") == ("市町村長", "特別区長")
     row = entry("42", Direction.PROVISION, SEED_DATE)
     assert row is not None
-    assert row.accepts("総社市長") and row.accepts("岡山県医師国民健康保険組合") and row.accepts(" 総社市長　")
+    assert (
+        row.accepts("総社市長") and row.accepts("岡山県医師国民健康保険組合") and row.accepts(" 総社市長　")
+    )
     # a category names no body: 「市町村長」, 「国民健康保険組合」 are refused, and so is anything unknown
-    for name in ("市町村長", "国民健康保険組合", "市町村長又は国民健康保険組合", "倉敷紡績健康保険組合", "", "どこでもよい団体"):
+    for name in (
+        "市町村長",
+        "国民健康保険組合",
+        "市町村長又は国民健康保険組合",
+        "倉敷紡績健康保険組合",
+        "",
+        "どこでもよい団体",
+    ):
         assert not row.accepts(name), name
     assert not row.accepts("倉敷市長")  # the city itself
 
@@ -396,7 +405,12 @@ def test_group_counterparties_accept_their_bodies() -> None:
     for item in ("46", "83", "95"):
         row = entry(item, Direction.PROVISION, SEED_DATE)
         assert row is not None
-        for body in ("厚生労働大臣", "日本年金機構", "国家公務員共済組合連合会", "日本私立学校振興・共済事業団"):
+        for body in (
+            "厚生労働大臣",
+            "日本年金機構",
+            "国家公務員共済組合連合会",
+            "日本私立学校振興・共済事業団",
+        ):
             assert row.accepts(body), (item, body)
         assert not row.accepts("全国健康保険協会")
     for item in ("26", "87"):

@@ -95,7 +95,11 @@ async def test_every_provision_entry_allowed_and_denied(gql: Any, seeded_conn: A
         ok = await _provide(
             gql,
             _request(
-                resident, f"e{n}", basisItem=row.item, inquirer=bodies_in(row.counterparty)[0].name, items=items
+                resident,
+                f"e{n}",
+                basisItem=row.item,
+                inquirer=bodies_in(row.counterparty)[0].name,
+                items=items,
             ),
         )
         assert ok["__typename"] == "Provided", (row.id, ok)
@@ -230,10 +234,16 @@ async def test_request_date_window_and_the_article_in_force(gql: Any, seeded_con
         assert in_force is not None and answer["record"]["basis"]["legalBasisId"] == in_force.id
     before = await record_count(seeded_conn)
     for n, day in enumerate((today() - 2 * DAY, date(2022, 1, 10), today() + DAY)):
-        body = await gql(PROVIDE, {"input": _request(resident, f"back{n}", requestDate=day.isoformat())}, role=SERVER)
+        body = await gql(
+            PROVIDE, {"input": _request(resident, f"back{n}", requestDate=day.isoformat())}, role=SERVER
+        )
         assert body["data"] is None
         error = body["errors"][0]["extensions"]
-        assert (error["code"], error["field"], error["reason"]) == ("BAD_USER_INPUT", "input.requestDate", "OUT_OF_RANGE")
+        assert (error["code"], error["field"], error["reason"]) == (
+            "BAD_USER_INPUT",
+            "input.requestDate",
+            "OUT_OF_RANGE",
+        )
     assert await record_count(seeded_conn) == before
 
 

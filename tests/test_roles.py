@@ -24,7 +24,13 @@ ALL_READS = {"read_persons", "read_qualifications", "read_certifications", "read
 
 EXPECTED = {
     # no provide_information for staff: III-6 リスク2, only the intermediate server provides (issue 15)
-    "kaigo_number_officer": {"number_use", "inquire", "handle_subject_requests", "read_legal_bases", *ALL_READS},
+    "kaigo_number_officer": {
+        "number_use",
+        "inquire",
+        "handle_subject_requests",
+        "read_legal_bases",
+        *ALL_READS,
+    },
     "kaigo_officer": set(ALL_READS),
     "kaigo_section_chief": {
         "number_use",

@@ -130,14 +130,16 @@ async def test_every_transfer_entry(gql: Any, seeded_conn: AsyncConnection) -> N
             sentences(denied)
 
         # Applications the law refuses, recorded as denials.
-        for k, (over, code) in enumerate((
-            ({"basisItem": "999"}, "UNKNOWN_BASIS"),
-            ({"items": [*items, extra]}, "ITEM_NOT_PERMITTED"),
-            ({"validFrom": "2015-12-01", "validTo": "2015-12-31"}, "BASIS_NOT_IN_FORCE"),
-            ({"validTo": (today() + 31 * DAY).isoformat()}, "PERIOD_TOO_LONG"),
-            ({"validTo": None}, "PERIOD_TOO_LONG"),
-            ({"validTo": (today() - 10 * DAY).isoformat()}, "INVALID_PERIOD"),
-        )):
+        for k, (over, code) in enumerate(
+            (
+                ({"basisItem": "999"}, "UNKNOWN_BASIS"),
+                ({"items": [*items, extra]}, "ITEM_NOT_PERMITTED"),
+                ({"validFrom": "2015-12-01", "validTo": "2015-12-31"}, "BASIS_NOT_IN_FORCE"),
+                ({"validTo": (today() + 31 * DAY).isoformat()}, "PERIOD_TOO_LONG"),
+                ({"validTo": None}, "PERIOD_TOO_LONG"),
+                ({"validTo": (today() - 10 * DAY).isoformat()}, "INVALID_PERIOD"),
+            )
+        ):
             refused = await _apply(
                 gql, dept, f"t{n}-{code}-{k}", **{"basisItem": row.item, "items": items, **over}
             )

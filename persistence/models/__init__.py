@@ -36,8 +36,6 @@ from .qualifications import (
 __all__ = [
     "CODE_TABLES",
     "AutomaticResponseFlag",
-    "SubjectRequest",
-    "SubjectRequestEvent",
     "Base",
     "BenefitRestriction",
     "CarePlanNotification",
@@ -63,5 +61,7 @@ __all__ = [
     "RecipientNotice",
     "Reimbursement",
     "ResidentMove",
+    "SubjectRequest",
+    "SubjectRequestEvent",
     "TransferPermission",
 ]

@@ -43,7 +43,7 @@ def _guard(table: str) -> tuple[str, str]:
     )
 
 
-def _stamp(name: str) -> sa.Column:  # type: ignore[type-arg]
+def _stamp(name: str) -> sa.Column:
     return sa.Column(name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)
 
 
@@ -92,7 +92,10 @@ def upgrade() -> None:
             name=op.f("ck_subject_requests_kind_values"),
         ),
         sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name=op.f("fk_subject_requests_person_id_persons"), ondelete="RESTRICT"
+            ["person_id"],
+            ["persons.id"],
+            name=op.f("fk_subject_requests_person_id_persons"),
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subject_requests")),
         sa.UniqueConstraint("request_id", name=op.f("uq_subject_requests_request_id")),
