@@ -204,12 +204,13 @@ async def about_person(
 
 
 async def pending_reviews(db: SerialSession, *, first: int, after: int | None) -> Sequence[Row[Any]]:
-    """Provisions waiting for a reviewer (PENDING_REVIEW without a resolution), oldest first."""
+    """Provisions and withheld transfer persons waiting for a reviewer (PENDING_REVIEW without a
+    resolution), oldest first."""
     c = records.c
     resolved = records.alias("resolved")
     statement = select(records).where(
         and_(
-            c.direction == "PROVISION",
+            c.direction.in_(("PROVISION", "TRANSFER")),
             c.outcome == "PENDING_REVIEW",
             ~select(resolved.c.id).where(resolved.c.resolves_record_id == c.id).exists(),
         )

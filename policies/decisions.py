@@ -26,6 +26,7 @@ from typing import Final
 
 from policies.individual_number import mask_valid_numbers
 from policies.legal_bases import Direction, LegalBasis, entry, history, information_items, normalise_item
+from policies.procedures import procedures
 from policies.roles import department as _department
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "decide_provision",
     "decide_transfer",
     "decide_transfer_request",
+    "decide_transferred_person",
     "decide_use",
     "is_purgeable",
     "purge_before",
@@ -115,6 +117,21 @@ DENIAL_CODES: Final[Mapping[str, Outcome]] = _table(
         "PERMISSION_EXPIRED",
         "移転の許可期間は{valid_to}に終了しており、{on}は期間後です。",
         "The transfer permission ended on {valid_to}; {on} is after it.",
+    ),
+    Outcome(
+        "SUBJECT_SUSPENDED",
+        "本人の利用停止請求に基づき、本人の特定個人情報の提供・移転を停止しています。",
+        "Provision and transfer of this person's information are suspended at the person's request (利用停止).",
+    ),
+    Outcome(
+        "PERIOD_TOO_LONG",
+        "移転の許可期間は{valid_from}から{valid_to}までの{days}日以内で申請してください（提供依頼を受けた都度）。",
+        "A transfer permission lasts at most {days} days ({valid_from} to {valid_to}): one per request.",
+    ),
+    Outcome(
+        "PERMISSION_ALREADY_USED",
+        "この利用申請は別の移転依頼で使用済みのため、移転依頼ごとに利用申請が必要です。",
+        "This permission was used by another transfer request; apply for each request.",
     ),
     Outcome(
         "PERMIT_REQUIRED",
@@ -194,6 +211,8 @@ class SubjectFacts:
     """The person is an insured person or a member of an insured person's household (II-2-③)."""
     no_automatic_response: bool = False
     """The person's information carries the 自動応答不可 flag (III-6 リスク2 ③)."""
+    suspended: bool = False
+    """A suspension (利用停止) the person asked for is in force (IV-1)."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +230,8 @@ class TransferPermissionFacts:
     """Last day of the permission; None for no end date (it still ends with its legal basis)."""
     approved: bool
     """Approved by the LTCI section (III-5); False while pending, rejected or revoked."""
+    used_by_other_request: bool = False
+    """Another transfer request already used it (one permission, one 提供依頼)."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -256,6 +277,7 @@ def _decision(
         "valid_to": "",
         "why_ja": "",
         "why_en": "",
+        "days": procedures().permission_max_days,
     }
     fields.update(values)
     return Decision(
@@ -332,7 +354,7 @@ def decide_provision(
     ``request_date`` (BASIS_NOT_IN_FORCE); ``inquirer`` is its counterparty or one of the alternatives
     it lists (COUNTERPARTY_MISMATCH); at least one item is requested (NO_ITEMS_REQUESTED) and every one
     is permitted (ITEM_NOT_PERMITTED, listing the others); the person is in the file's scope
-    (SUBJECT_OUT_OF_SCOPE). Then allowed: PROVIDED, or PENDING_REVIEW with ``needs_review`` when the
+    (SUBJECT_OUT_OF_SCOPE); no suspension (利用停止) is in force (SUBJECT_SUSPENDED). Then allowed: PROVIDED, or PENDING_REVIEW with ``needs_review`` when the
     entry allows no automatic response or the person is flagged 自動応答不可.
     """
     direction = Direction.PROVISION
@@ -349,6 +371,8 @@ def decide_provision(
         return denied
     if not subject.in_scope:
         return _decision("SUBJECT_OUT_OF_SCOPE", direction=direction, item=item, basis=basis)
+    if subject.suspended:
+        return _decision("SUBJECT_SUSPENDED", direction=direction, item=item, basis=basis)
     if subject.no_automatic_response or not basis.auto_response:
         why_ja, why_en = _WHY["flagged" if subject.no_automatic_response else "basis"]
         return _decision(
@@ -383,8 +407,9 @@ def decide_transfer_request(
     Checks, in order: the item has a transfer entry (UNKNOWN_BASIS) in force on ``on``, the day of the
     application (BASIS_NOT_IN_FORCE); the department is the entry's counterparty (COUNTERPARTY_MISMATCH;
     id or Japanese name of roles.toml); items requested and permitted (NO_ITEMS_REQUESTED,
-    ITEM_NOT_PERMITTED); ``valid_to`` not before ``valid_from`` (INVALID_PERIOD); the period within the
-    entry's validity (BASIS_NOT_IN_FORCE on the first day outside it — a permission cannot outlast its
+    ITEM_NOT_PERMITTED); ``valid_to`` not before ``valid_from`` (INVALID_PERIOD); an end, at most
+    ``permission_max_days`` after the start (PERIOD_TOO_LONG: one permission answers one 提供依頼, II-5
+    移転先1 ⑦「提供依頼を受けた都度」, procedures.toml); the period within the entry's validity (BASIS_NOT_IN_FORCE on the first day outside it — a permission cannot outlast its
     legal basis). Then PENDING_REVIEW with ``needs_review``: III-5 wants the section's approval.
 
     ``purpose`` is the department's own wording, kept with the application by the caller; the legal
@@ -411,6 +436,16 @@ def decide_transfer_request(
             basis=basis,
             valid_from=valid_from,
             valid_to=valid_to,
+        )
+    longest = procedures().permission_max_days
+    if valid_to is None or (valid_to - valid_from).days + 1 > longest:
+        return _decision(
+            "PERIOD_TOO_LONG",
+            direction=direction,
+            item=item,
+            basis=basis,
+            valid_from=valid_from,
+            valid_to=valid_to or "—",
         )
     outside = _first_day_outside(item, direction, valid_from, valid_to)
     if outside is not None:
@@ -458,7 +493,8 @@ def decide_transfer(
 
     Checks, in order: the application was approved (PERMISSION_NOT_APPROVED); ``on`` lies in its
     period (PERMISSION_NOT_YET_VALID, PERMISSION_EXPIRED); ``department`` is the one that applied
-    (COUNTERPARTY_MISMATCH); items requested and granted (NO_ITEMS_REQUESTED, ITEM_NOT_PERMITTED); the
+    (COUNTERPARTY_MISMATCH); items requested and granted (NO_ITEMS_REQUESTED, ITEM_NOT_PERMITTED); no
+    other transfer request used it (PERMISSION_ALREADY_USED: one 提供依頼 each); the
     legal basis exists (UNKNOWN_BASIS) and is still in force on ``on`` (BASIS_NOT_IN_FORCE), names the
     department (COUNTERPARTY_MISMATCH) and permits the items (ITEM_NOT_PERMITTED). Then TRANSFERRED.
     """
@@ -492,6 +528,8 @@ def decide_transfer(
     refused = _refused(requested, frozenset(permission.items))
     if refused:
         return _decision("ITEM_NOT_PERMITTED", direction=direction, item=item, refused=refused)
+    if permission.used_by_other_request:
+        return _decision("PERMISSION_ALREADY_USED", direction=direction, item=item)
     failure, basis = _basis_on(item, direction, on)
     if basis is None:
         return _decision(failure or "UNKNOWN_BASIS", direction=direction, item=item, on=on)
@@ -509,6 +547,29 @@ def decide_transfer(
     return _decision("TRANSFERRED", direction=direction, item=item, basis=basis)
 
 
+def decide_transferred_person(page: Decision, subject: SubjectFacts) -> Decision:
+    """One person of a transfer page ``page`` allowed: SUBJECT_SUSPENDED under a suspension (利用停止),
+    PENDING_REVIEW when flagged 自動応答不可 (a flagged person is never transferred without review), else
+    ``page`` itself."""
+    if not page.allowed:
+        return page
+    item = page.basis.item if page.basis is not None else ""
+    if subject.suspended:
+        return _decision("SUBJECT_SUSPENDED", direction=Direction.TRANSFER, item=item, basis=page.basis)
+    if subject.no_automatic_response:
+        why_ja, why_en = _WHY["flagged"]
+        return _decision(
+            "PENDING_REVIEW",
+            direction=Direction.TRANSFER,
+            item=item,
+            basis=page.basis,
+            needs_review=True,
+            why_ja=why_ja,
+            why_en=why_en,
+        )
+    return page
+
+
 # ---------------------------------------------------------------------------------------------------
 # Inquiry (情報照会) and use (利用)
 # ---------------------------------------------------------------------------------------------------
@@ -516,15 +577,17 @@ def decide_transfer(
 
 def decide_inquiry(
     item: str,
+    provider: str,
     requested_items: Iterable[str],
     permit_number: str | None,
     on: date,
 ) -> Decision:
-    """May the city ask for ``requested_items`` under ``item`` (別表第2 93 or 94) on ``on``?
+    """May the city ask ``provider`` for ``requested_items`` under ``item`` (別表第2 93 or 94) on ``on``?
 
     Checks, in order: the item has an inquiry entry (UNKNOWN_BASIS — any item but 93 and 94) in force
-    on ``on`` (BASIS_NOT_IN_FORCE); items requested and permitted (NO_ITEMS_REQUESTED,
-    ITEM_NOT_PERMITTED); a 情報提供許可証 number was given (PERMIT_REQUIRED: the network issues it after
+    on ``on`` (BASIS_NOT_IN_FORCE); ``provider`` is a registered body of the entry's counterparty
+    (COUNTERPARTY_MISMATCH); items requested and permitted, each from this provider (NO_ITEMS_REQUESTED,
+    ITEM_NOT_PERMITTED: 地方税 from a municipality, 年金 from a pension payer); a 情報提供許可証 number was given (PERMIT_REQUIRED: the network issues it after
     matching the request against the 照会許可用照合リスト, III-6 リスク1 ①). Then INQUIRY_ALLOWED.
     """
     direction = Direction.INQUIRY
@@ -532,7 +595,12 @@ def decide_inquiry(
     failure, basis = _basis_on(item, direction, on)
     if basis is None:
         return _decision(failure or "UNKNOWN_BASIS", direction=direction, item=item, on=on)
-    denied = _check_items(requested, basis.items, direction=direction, item=item, basis=basis)
+    if not basis.accepts(provider):
+        return _decision(
+            "COUNTERPARTY_MISMATCH", direction=direction, item=item, basis=basis, given=_shown(provider)
+        )
+    from_provider = frozenset(i for i in basis.items if basis.provides(provider, i))
+    denied = _check_items(requested, from_provider, direction=direction, item=item, basis=basis)
     if denied is not None:
         return denied
     if permit_number is None or not permit_number.strip():

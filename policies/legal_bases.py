@@ -40,16 +40,21 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from policies import bodies as _bodies
+from policies.bodies import alternatives as body_names
+from policies.bodies import normalise_body
 from policies.roles import department as _department
 from policies.roles import departments as _departments
 
 __all__ = [
+    "Commencement",
     "Direction",
     "InformationItem",
     "LegalBasis",
     "LegalBasisError",
     "Registry",
     "body_names",
+    "commencements",
     "entries",
     "entry",
     "history",
@@ -112,6 +117,21 @@ class InformationItem:
 
 
 @dataclass(frozen=True)
+class Commencement:
+    """A day the law, or the city's record of it, changed (施行日), and where that day comes from."""
+
+    key: str
+    day: date
+    what: str
+    source: str
+    """The amending law or order and its 附則 article, or the passage of the seed."""
+    url: str
+    verified: bool
+    """False: not confirmed from a primary source (``note`` says what is known and why this day)."""
+    note: str
+
+
+@dataclass(frozen=True)
 class LegalBasis:
     """One legal-basis entry during one citation period: everything a decision needs.
 
@@ -149,6 +169,11 @@ class LegalBasis:
     citation: str
     """How the row is cited in a reason, e.g. ``"番号法第19条第8号 別表第2の94の項"`` (the period's ``cite``)."""
     counterparty_includes: tuple[str, ...] = ()
+    """PROVISION / INQUIRY: the categories of policies/data/bodies.toml the counterparty stands for."""
+    item_providers: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    """INQUIRY: the categories that may provide an item, where narrower than the counterparty."""
+    since: Commencement | None = field(default=None, compare=False)
+    """The commencement (with its source) the row's ``valid_from`` comes from, when the data names one."""
     sheet_no: int | None = None
     seed: str = ""
     note: str = ""
@@ -169,23 +194,22 @@ class LegalBasis:
         return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
 
     def accepts(self, body: str) -> bool:
-        """Whether ``body`` is this entry's counterparty, or one of its alternatives.
+        """Whether ``body`` is this entry's counterparty.
 
-        PROVISION: the counterparty may list alternatives (「市町村長又は国民健康保険組合」, 「都道府県知事又は
-        広島市長若しくは長崎市長」); an inquirer naming any one of them is accepted, and so is one named in
-        ``counterparty_includes``. Names are compared after :func:`normalise_body`.
+        PROVISION / INQUIRY: ``body`` is one registered body (policies/data/bodies.toml) belonging to one
+        of the categories the counterparty lists (「厚生労働大臣又は共済組合等」 accepts 日本年金機構 and
+        国家公務員共済組合連合会; a category word itself, or an unknown name, is no body and is refused).
         TRANSFER: the department id or its Japanese name (roles.toml).
         """
         if self.direction is Direction.TRANSFER:
             dept = _department(body.strip()) if isinstance(body, str) else None
             return dept is not None and dept.id == self.counterparty
-        wanted = normalise_body(body)
-        if not wanted:
-            return False
-        accepted = set(body_names(self.counterparty)) | {
-            normalise_body(b) for b in self.counterparty_includes
-        }
-        return wanted in accepted
+        return _bodies.accepts(self.counterparty, body)
+
+    def provides(self, body: str, item: str) -> bool:
+        """INQUIRY: whether ``body`` may answer for information item ``item`` under this entry."""
+        narrower = self.item_providers.get(item)
+        return self.accepts(body) and (narrower is None or _bodies.accepts("又は".join(narrower), body))
 
 
 @dataclass(frozen=True)
@@ -194,6 +218,7 @@ class Registry:
 
     rows: tuple[LegalBasis, ...]
     items: Mapping[str, InformationItem]
+    commencements: Mapping[str, Commencement] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -218,25 +243,12 @@ def normalise_item(value: str) -> str:
     return f"{int(number)}の{int(branch)}" if branch is not None else str(int(number))
 
 
-_ALTERNATIVES = re.compile(r"又は|若しくは|、|,")
-
-
-def normalise_body(name: str) -> str:
-    """A body's name for comparison: NFKC (full-width letters, digits, spaces) and no whitespace."""
-    return "".join(unicodedata.normalize("NFKC", name).split())
-
-
-def body_names(counterparty: str) -> tuple[str, ...]:
-    """The bodies a counterparty names: 「厚生労働大臣又は共済組合等」 → (厚生労働大臣, 共済組合等)."""
-    parts = _ALTERNATIVES.split(normalise_body(counterparty))
-    return tuple(p for p in parts if p)
-
-
 # ---------------------------------------------------------------------------------------------------
 # Loading and validation
 # ---------------------------------------------------------------------------------------------------
 
 _ITEM_KEYS = {"ja", "en", "ltci", "area", "fields", "records", "seed", "note"}
+_COMMENCEMENT_KEYS = {"date", "what", "source", "url", "verified", "note"}
 _CITATION_KEYS = {
     "valid_from",
     "valid_to",
@@ -253,7 +265,7 @@ _ENTRY_KEYS = {
     "direction",
     "item",
     "counterparty",
-    "counterparty_includes",
+    "item_providers",
     "purpose",
     "purpose_en",
     "items",
@@ -284,6 +296,53 @@ def _date(table: Mapping[str, Any], key: str, where: str, *, required: bool = Tr
     if type(value) is not date:
         raise LegalBasisError(f"{where}: '{key}' must be a date (YYYY-MM-DD)")
     return value
+
+
+def _commencements(raw: Mapping[str, Any]) -> dict[str, Commencement]:
+    body = raw.get("commencements", {})
+    if not isinstance(body, dict):
+        raise LegalBasisError("legal bases: [commencements.KEY] must be tables")
+    found: dict[str, Commencement] = {}
+    for key, spec in body.items():
+        where = f"commencement {key!r}"
+        if not isinstance(spec, dict):
+            raise LegalBasisError(f"{where}: must be a table")
+        _unknown_keys(spec, _COMMENCEMENT_KEYS, where)
+        verified = spec.get("verified")
+        if not isinstance(verified, bool):
+            raise LegalBasisError(f"{where}: 'verified' must be true or false")
+        note = _text(spec, "note", where, required=not verified)
+        day = _date(spec, "date", where)
+        assert day is not None
+        found[key] = Commencement(
+            key=key,
+            day=day,
+            what=_text(spec, "what", where),
+            source=_text(spec, "source", where),
+            url=_text(spec, "url", where, required=False),
+            verified=verified,
+            note=note,
+        )
+    return found
+
+
+def _when(
+    spec: Mapping[str, Any],
+    key: str,
+    where: str,
+    known: Mapping[str, Commencement],
+    *,
+    required: bool = True,
+    end: bool = False,
+) -> tuple[date | None, Commencement | None]:
+    """A date, or the day a named commencement gives (``end``: the day before it, the last day of the old)."""
+    value = spec.get(key)
+    if isinstance(value, str):
+        found = known.get(value)
+        if found is None:
+            raise LegalBasisError(f"{where}: '{key}' names no [commencements.{value}]")
+        return (found.day - timedelta(days=1) if end else found.day), found
+    return _date(spec, key, where, required=required), None
 
 
 def _unknown_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -352,6 +411,7 @@ class _Citation:
     cite: str
     seed: str
     unverified: str
+    since: Commencement | None = None
 
 
 def _cite_template(spec: Mapping[str, Any], where: str) -> str:
@@ -365,7 +425,9 @@ def _cite_template(spec: Mapping[str, Any], where: str) -> str:
     return cite
 
 
-def _citations(raw: Mapping[str, Any]) -> dict[Direction, tuple[_Citation, ...]]:
+def _citations(
+    raw: Mapping[str, Any], known: Mapping[str, Commencement]
+) -> dict[Direction, tuple[_Citation, ...]]:
     body = raw.get("citations")
     if not isinstance(body, dict):
         raise LegalBasisError("legal bases: a [[citations.DIRECTION]] list is required")
@@ -383,8 +445,8 @@ def _citations(raw: Mapping[str, Any]) -> dict[Direction, tuple[_Citation, ...]]
             if not isinstance(spec, dict):
                 raise LegalBasisError(f"{where}: must be a table")
             _unknown_keys(spec, _CITATION_KEYS, where)
-            start = _date(spec, "valid_from", where)
-            end = _date(spec, "valid_to", where, required=False)
+            start, since = _when(spec, "valid_from", where, known)
+            end, _ = _when(spec, "valid_to", where, known, required=False, end=True)
             assert start is not None
             _period(start, end, where)
             article = spec.get("article")
@@ -403,6 +465,7 @@ def _citations(raw: Mapping[str, Any]) -> dict[Direction, tuple[_Citation, ...]]
                     _cite_template(spec, where),
                     _text(spec, "seed", where),
                     _text(spec, "unverified", where, required=False),
+                    since,
                 )
             )
         for before, after in itertools.pairwise(parsed):
@@ -429,8 +492,9 @@ def parse_registry(raw: Mapping[str, Any], catalogue: Mapping[str, InformationIt
     citation periods of its direction; two entries of the same item and direction in force on one day
     (whatever their counterparties: :func:`entry` must find one row).
     """
-    _unknown_keys(raw, {"citations", "entries"}, "legal bases")
-    citations = _citations(raw)
+    _unknown_keys(raw, {"commencements", "citations", "entries"}, "legal bases")
+    known = _commencements(raw)
+    citations = _citations(raw, known)
     specs = raw.get("entries")
     if not isinstance(specs, list) or not specs:
         raise LegalBasisError("legal bases: an [[entries]] list is required")
@@ -459,9 +523,24 @@ def parse_registry(raw: Mapping[str, Any], catalogue: Mapping[str, InformationIt
         counterparty = _text(spec, "counterparty", where)
         if direction is Direction.TRANSFER and counterparty not in _departments():
             raise LegalBasisError(f"{where}: counterparty {counterparty!r} is not a department of roles.toml")
-        includes = spec.get("counterparty_includes", [])
-        if not isinstance(includes, list) or not all(isinstance(b, str) and b.strip() for b in includes):
-            raise LegalBasisError(f"{where}: 'counterparty_includes' must be a list of body names")
+        categories: tuple[str, ...] = ()
+        if direction in (Direction.PROVISION, Direction.INQUIRY) and spec.get("items"):
+            # an entry permitting nothing (119, whose body the seed never names) needs no category
+            categories = body_names(counterparty)
+            unknown_categories = sorted(set(categories) - set(_bodies.registry().categories))
+            if unknown_categories:
+                raise LegalBasisError(f"{where}: {unknown_categories} are no categories of bodies.toml")
+        providers = spec.get("item_providers", {})
+        if not isinstance(providers, dict) or (providers and direction is not Direction.INQUIRY):
+            raise LegalBasisError(f"{where}: 'item_providers' is a table of an INQUIRY entry")
+        item_providers: dict[str, tuple[str, ...]] = {}
+        for info_item, narrower in providers.items():
+            named = body_names(narrower) if isinstance(narrower, str) else ()
+            if info_item not in spec.get("items", []) or not named or not set(named) <= set(categories):
+                raise LegalBasisError(
+                    f"{where}: item_providers.{info_item} names a permitted item and some of the counterparty's categories"
+                )
+            item_providers[info_item] = named
         purpose = _text(spec, "purpose", where)
         purpose_en = _text(spec, "purpose_en", where)
         items = spec.get("items")
@@ -490,8 +569,8 @@ def parse_registry(raw: Mapping[str, Any], catalogue: Mapping[str, InformationIt
             if (direction, sheet_no) in sheet_numbers:
                 raise LegalBasisError(f"{where}: sheet_no {sheet_no} repeats")
             sheet_numbers.add((direction, sheet_no))
-        start = _date(spec, "valid_from", where)
-        end = _date(spec, "valid_to", where, required=False)
+        start, since = _when(spec, "valid_from", where, known)
+        end, _ = _when(spec, "valid_to", where, known, required=False, end=True)
         assert start is not None
         _period(start, end, where)
 
@@ -545,7 +624,9 @@ def parse_registry(raw: Mapping[str, Any], catalogue: Mapping[str, InformationIt
                         table=period.table or "",
                         item=item,
                     ),
-                    counterparty_includes=tuple(b.strip() for b in includes),
+                    counterparty_includes=categories,
+                    item_providers=item_providers,
+                    since=period.since if row_from == period.valid_from and row_from > start else since,
                     sheet_no=sheet_no,
                     seed=_text(spec, "seed", where),
                     note=_text(spec, "note", where, required=False),
@@ -555,7 +636,7 @@ def parse_registry(raw: Mapping[str, Any], catalogue: Mapping[str, InformationIt
                     citation_seed=period.seed,
                 )
             )
-    return Registry(rows=tuple(rows), items=catalogue)
+    return Registry(rows=tuple(rows), items=catalogue, commencements=known)
 
 
 def _parse_toml(text: str, what: str) -> dict[str, Any]:
@@ -620,6 +701,11 @@ def entry(item: str, direction: Direction, on: date) -> LegalBasis | None:
         if row.in_force(on):
             return row
     return None
+
+
+def commencements() -> Mapping[str, Commencement]:
+    """Every commencement the data names, with its source and whether it was verified."""
+    return registry().commencements
 
 
 def entries(direction: Direction | None = None, on: date | None = None) -> tuple[LegalBasis, ...]:

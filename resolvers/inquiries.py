@@ -20,7 +20,7 @@ from policies.decisions import decide_inquiry
 from policies.legal_bases import normalise_body
 from policies.outcomes import step_reason
 from schema.conflicts import ALREADY_ANSWERED, Conflict, NotFound
-from schema.duties import INQUIRE
+from schema.duties import INQUIRE, NUMBER_USE
 from schema.errors import BadUserInput
 from schema.inquiries import (
     Inquiry,
@@ -29,13 +29,19 @@ from schema.inquiries import (
     InquiryRecorded,
     InquiryResponseInput,
     InquiryStatus,
+    LocalTaxAnswer,
+    MedicalInsuranceAnswer,
+    PensionAnswer,
+    PublicAssistanceAnswer,
     RecordInquiryInput,
 )
 from schema.legal_bases import LegalBasis, information_item
 from schema.persons import Person
 from schema.provisions import Denied
+from schema.snapshots import from_json, to_json
 
 from .context import Context
+from .persons import parse_person_id
 from .records import CITY, denied_from_row, record_from_row, recorded_basis, replayable
 from .requests import (
     ADDRESSEE_CODE,
@@ -49,7 +55,15 @@ from .requests import (
 )
 from .subjects import find_subject
 
-__all__ = ["record_inquiry", "record_inquiry_response"]
+__all__ = ["inquiries_about", "record_inquiry", "record_inquiry_response"]
+
+# The typed answer of each information item received by inquiry: (input field, stored key, type).
+TYPED: Final = {
+    "LOCAL_TAX": ("local_tax", LocalTaxAnswer),
+    "MEDICAL_INSURANCE": ("medical_insurance", MedicalInsuranceAnswer),
+    "PUBLIC_ASSISTANCE": ("public_assistance", PublicAssistanceAnswer),
+    "PENSION": ("pension", PensionAnswer),
+}
 
 inquiries = cast(Table, InquiryRow.__table__)
 MAX_BODY: Final = 200
@@ -63,6 +77,12 @@ def inquiry_from_row(ctx: Context, r: Row[Any]) -> Inquiry:
         return await ctx.loaders.person.load(person_pk)
 
     answered = r.answered_at is not None
+    typed = r.answer or {}
+
+    def answers(item: str) -> Any:
+        key, kind = TYPED[item]
+        return [from_json(kind, v) for v in typed[key]] if key in typed else None
+
     return Inquiry(
         fetch_person=fetch_person,
         id=strawberry.ID(str(r.id)),
@@ -80,6 +100,10 @@ def inquiry_from_row(ctx: Context, r: Row[Any]) -> Inquiry:
             answered_by=r.answered_by,
             answered_items=[information_item(i) for i in r.answered_items],
             summary=r.response_summary or "",
+            local_tax=answers("LOCAL_TAX"),
+            medical_insurance=answers("MEDICAL_INSURANCE"),
+            public_assistance=answers("PUBLIC_ASSISTANCE"),
+            pension=answers("PENSION"),
         )
         if answered
         else None,
@@ -135,7 +159,7 @@ async def record_inquiry(ctx: Context, data: RecordInquiryInput) -> InquiryRecor
     subject = await find_subject(ctx.db, addressee_code=data.addressee_code)
     if subject is None:
         raise NotFound("person", field="input.addresseeCode")
-    decision = decide_inquiry(item, items, permit, ctx.today)
+    decision = decide_inquiry(item, provider, items, permit, ctx.today)
     common: dict[str, Any] = {
         "direction": "INQUIRY",
         "code": decision.code,
@@ -181,12 +205,21 @@ async def record_inquiry_response(
     ctx.require(INQUIRE)
     pk = object_id(inquiry_id, field="inquiryId")
     summary = free_text(response.summary, field="response.summary", max_length=MAX_SUMMARY, required=False)
-    answered_items = item_ids(response.answered_items)
+    typed: dict[str, Any] = {}
+    for key, _ in TYPED.values():
+        given = getattr(response, key)
+        if given is not None:
+            typed[key] = [_typed_entry(v, f"response.{key}") for v in given]
+    answered_items = tuple(
+        dict.fromkeys([*item_ids(response.answered_items), *(i for i, (k, _) in TYPED.items() if k in typed)])
+    )
     current = await _inquiry(ctx, pk, for_update=True)
     if current is None:
         raise NotFound("inquiry", field="inquiryId")
     if current.answered_at is not None:
         raise Conflict(ALREADY_ANSWERED, "this inquiry was already answered", field="inquiryId")
+    if not answered_items:
+        raise BadUserInput("the answer names no item", field="response", reason="EMPTY")
     if not set(answered_items) <= set(current.items):
         raise BadUserInput(
             "`answeredItems` may name only items the inquiry asked for",
@@ -202,6 +235,7 @@ async def record_inquiry_response(
                 answered_by=ctx.principal.subject[:200],
                 answered_items=list(answered_items),
                 response_summary=summary,
+                answer=typed or None,
             )
             .returning(*inquiries.c)
         )
@@ -225,3 +259,27 @@ async def record_inquiry_response(
         inquiry_id=pk,
     )
     return InquiryAnswered(inquiry=inquiry_from_row(ctx, answered), record=record_from_row(ctx, row))
+
+
+def _typed_entry(value: Any, field: str) -> dict[str, Any]:
+    """One typed answer as stored: its text fields checked like any free text, amounts not negative."""
+    entry: dict[str, Any] = to_json(value)
+    for key, v in entry.items():
+        if isinstance(v, str):
+            entry[key] = free_text(v, field=f"{field}.{key}", max_length=MAX_BODY)
+        elif isinstance(v, int) and not isinstance(v, bool) and v < 0:
+            raise BadUserInput(f"`{key}` is negative", field=f"{field}.{key}", reason="OUT_OF_RANGE")
+    return entry
+
+
+async def inquiries_about(ctx: Context, person_id: str) -> list[Inquiry]:
+    """The inquiries made about a person and their typed answers, newest first (number-use roles)."""
+    ctx.require(NUMBER_USE)
+    pk = parse_person_id(person_id, field="personId")
+    rows = (
+        await ctx.db.execute(
+            select(inquiries).where(inquiries.c.person_id == pk).order_by(inquiries.c.id.desc())
+        )
+    ).all()
+    ctx.audit.touch(pk)
+    return [inquiry_from_row(ctx, r) for r in rows]

@@ -13,15 +13,19 @@ from __future__ import annotations
 import strawberry
 
 from schema.duties import (
+    DECIDE_SUBJECT_REQUESTS,
+    HANDLE_SUBJECT_REQUESTS,
     INQUIRE,
     PROVIDE_INFORMATION,
     RECEIVE_TRANSFER,
     REQUEST_TRANSFER,
     REVIEW_PROVISIONS,
+    SET_NO_AUTOMATIC_RESPONSE,
     requires_duty,
 )
 from schema.inquiries import InquiryAnswered, InquiryResponseInput, InquiryResult, RecordInquiryInput
 from schema.provisions import ProvideInformationInput, ProvisionResult
+from schema.rights import AutomaticResponseChange, Disclosure, ReceiveSubjectRequestInput, SubjectRequest
 from schema.transfers import (
     RequestTransferPermissionInput,
     TransferApplicationResult,
@@ -30,7 +34,7 @@ from schema.transfers import (
     TransferResult,
 )
 
-from . import inquiries, provisions, transfers
+from . import inquiries, provisions, rights, transfers
 from .audit import audited
 from .context import Context
 
@@ -43,7 +47,7 @@ Info = strawberry.Info[Context, None]
 class Mutation:
     @strawberry.mutation(
         description=(
-            "情報提供 — answer a request received over the network: Provided (with what was sent), PendingReview "
+            "情報提供 — the intermediate server answers a request received over the network: Provided (with what was sent), PendingReview "
             "(自動応答不可: staff confirm first) or Denied (code, reason). The same requestId with the same input "
             "answers the same; with other input it is REQUEST_ID_REUSED."
         ),
@@ -54,8 +58,10 @@ class Mutation:
 
     @strawberry.mutation(
         description=(
-            "Confirm (send: Provided, the information read now) or refuse (Denied REFUSED_BY_REVIEWER) a provision "
-            "waiting for review. NOT_PENDING_REVIEW for any other record, ALREADY_CONFIRMED the second time."
+            "Confirm or refuse a provision (or a transfer page's flagged persons) waiting for review. Confirming "
+            "decides again against the entry in force today: Provided (read now) / ReviewedTransfer, or Denied "
+            "(BASIS_NOT_IN_FORCE, SUBJECT_SUSPENDED …); refusing is Denied REFUSED_BY_REVIEWER. NOT_PENDING_REVIEW "
+            "for any other record, ALREADY_CONFIRMED the second time."
         ),
         directives=requires_duty(REVIEW_PROVISIONS),
     )
@@ -118,3 +124,56 @@ class Mutation:
         return await audited(
             info.context.audit, await inquiries.record_inquiry_response(info.context, inquiry_id, response)
         )
+
+    @strawberry.mutation(
+        description=(
+            "自動応答不可 — set (on: true) or clear a person's flag, with the reason; recorded with who and when. "
+            "ALREADY_DECIDED when the flag is already so."
+        ),
+        directives=requires_duty(SET_NO_AUTOMATIC_RESPONSE),
+    )
+    async def set_no_automatic_response(
+        self, info: Info, person_id: strawberry.ID, on: bool, reason: str
+    ) -> AutomaticResponseChange:
+        return await rights.set_no_automatic_response(info.context, person_id, on, reason)
+
+    @strawberry.mutation(
+        description="Record a person's disclosure, correction or suspension request, or an inquiry (IV-1, IV-2).",
+        directives=requires_duty(HANDLE_SUBJECT_REQUESTS),
+    )
+    async def receive_subject_request(self, info: Info, input: ReceiveSubjectRequestInput) -> SubjectRequest:
+        return await rights.receive_subject_request(info.context, input)
+
+    @strawberry.mutation(
+        description="開示 — produce the disclosure of a DISCLOSURE request (JSON and A4 PDF) and record it, once.",
+        directives=requires_duty(HANDLE_SUBJECT_REQUESTS),
+    )
+    async def disclose_to_subject(self, info: Info, id: strawberry.ID) -> Disclosure:
+        return await rights.disclose(info.context, id)
+
+    @strawberry.mutation(
+        description=(
+            "Decide a correction (approved: applied at once, old and new value recorded) or a suspension request "
+            "(approved: provisions and transfers of the person are denied SUBJECT_SUSPENDED), once."
+        ),
+        directives=requires_duty(DECIDE_SUBJECT_REQUESTS),
+    )
+    async def decide_subject_request(
+        self, info: Info, id: strawberry.ID, approve: bool, reason: str | None = None
+    ) -> SubjectRequest:
+        return await rights.decide_subject_request(info.context, id, approve, reason)
+
+    @strawberry.mutation(
+        description="End a suspension in force.", directives=requires_duty(DECIDE_SUBJECT_REQUESTS)
+    )
+    async def lift_suspension(
+        self, info: Info, id: strawberry.ID, reason: str | None = None
+    ) -> SubjectRequest:
+        return await rights.lift_suspension(info.context, id, reason)
+
+    @strawberry.mutation(
+        description="Record the answer to a person's inquiry (問合せ), once.",
+        directives=requires_duty(HANDLE_SUBJECT_REQUESTS),
+    )
+    async def answer_subject_request(self, info: Info, id: strawberry.ID, answer: str) -> SubjectRequest:
+        return await rights.answer_subject_request(info.context, id, answer)

@@ -8,6 +8,7 @@ same transaction as the information read for it; what was sent is stored with th
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Final
 
 from sqlalchemy.engine import Row
@@ -17,6 +18,7 @@ from persistence.provision_records import RecordedBasis, RequestKey
 from policies.decisions import SubjectFacts, decide_provision
 from policies.legal_bases import normalise_body
 from policies.outcomes import step_reason
+from policies.procedures import procedures
 from schema.conflicts import ALREADY_CONFIRMED, NOT_PENDING_REVIEW, Conflict, NotFound
 from schema.duties import NUMBER_USE, PROVIDE_INFORMATION, REVIEW_PROVISIONS
 from schema.errors import BadUserInput
@@ -29,6 +31,7 @@ from schema.provisions import (
     ProvideInformationInput,
     ProvisionRecordConnection,
     ProvisionRecordEdge,
+    ReviewedTransfer,
 )
 from schema.snapshots import from_json, to_json
 
@@ -58,6 +61,7 @@ from .requests import (
     request_id,
 )
 from .subjects import find_subject
+from .transfers import confirm_withheld
 
 __all__ = [
     "DEFAULT_RECORDS_PAGE",
@@ -68,7 +72,7 @@ __all__ = [
     "provision_records",
 ]
 
-ProvisionAnswer = Provided | PendingReview | Denied
+ProvisionAnswer = Provided | PendingReview | Denied | ReviewedTransfer
 
 DEFAULT_RECORDS_PAGE: Final = 50
 MAX_RECORDS_PAGE: Final = 500
@@ -101,6 +105,13 @@ async def provide_information(ctx: Context, data: ProvideInformationInput) -> Pr
     items = item_ids(data.items)
     if data.request_date > ctx.today:
         raise BadUserInput("`requestDate` is after today", field="input.requestDate", reason="OUT_OF_RANGE")
+    window = procedures().request_date_window_days
+    if data.request_date < ctx.today - timedelta(days=window):
+        raise BadUserInput(
+            f"`requestDate` is more than {window} day(s) before today: the network answers a request when it arrives",
+            field="input.requestDate",
+            reason="OUT_OF_RANGE",
+        )
     linkage, addressee = data.subject.linkage_code, data.subject.addressee_code
     if linkage:
         if LINKAGE_CODE.fullmatch(linkage) is None:
@@ -149,6 +160,7 @@ async def provide_information(ctx: Context, data: ProvideInformationInput) -> Pr
     facts = SubjectFacts(
         in_scope=subject is not None and subject.in_scope,
         no_automatic_response=subject is not None and subject.no_automatic_response,
+        suspended=subject is not None and subject.suspended,
     )
     decision = decide_provision(item, inquirer, items, data.request_date, facts)
     common: dict[str, Any] = {
@@ -177,7 +189,12 @@ async def provide_information(ctx: Context, data: ProvideInformationInput) -> Pr
 
 
 async def confirm_provision(ctx: Context, record_id: str, approve: bool, note: str | None) -> ProvisionAnswer:
-    """A reviewer sends (CONFIRMED, with the payload read now) or refuses (REFUSED) a pending provision."""
+    """A reviewer sends or refuses a pending provision (or the withheld persons of a transfer page).
+
+    Sending decides again, against the entry in force today and the person as they are today (scope,
+    suspension): CONFIRMED with the payload read now, or DENIED with the decision's code (e.g.
+    BASIS_NOT_IN_FORCE when the entry ended while the provision waited). Refusing is REFUSED.
+    """
     ctx.require(REVIEW_PROVISIONS)
     pk = object_id(record_id, field="recordId")
     text = free_text(note, field="note", max_length=MAX_NOTE, required=False) if note is not None else None
@@ -185,22 +202,19 @@ async def confirm_provision(ctx: Context, record_id: str, approve: bool, note: s
     pending = await records.by_id(ctx.db, pk)
     if pending is None:
         raise NotFound("provision record", field="recordId")
-    if pending.direction != "PROVISION" or pending.outcome != "PENDING_REVIEW":
+    if pending.outcome != "PENDING_REVIEW" or pending.direction not in ("PROVISION", "TRANSFER"):
         raise Conflict(
             NOT_PENDING_REVIEW, "this record is not a provision waiting for confirmation", field="recordId"
         )
     if await records.resolution_of(ctx.db, pk) is not None:
         raise Conflict(ALREADY_CONFIRMED, "this provision was already confirmed or refused", field="recordId")
+    if pending.direction == "TRANSFER":  # a transfer page's persons flagged 自動応答不可
+        return await confirm_withheld(ctx, pending, approve, text)
 
-    basis = recorded_basis(pending)
-    code = "CONFIRMED_BY_REVIEWER" if approve else "REFUSED_BY_REVIEWER"
     common: dict[str, Any] = {
         "direction": "PROVISION",
-        "code": code,
-        "reason": step_reason(code, pending.basis_citation),
         "provider": pending.provider,
         "recipient": pending.recipient,
-        "basis": basis,
         "items": list(pending.items),
         "actor": actor_of(ctx.principal),
         "request_id": pending.request_id,
@@ -212,9 +226,49 @@ async def confirm_provision(ctx: Context, record_id: str, approve: bool, note: s
         "note": text or None,
     }
     if not approve:
-        return denied_from_row(ctx, await records.write(ctx.db, outcome="REFUSED", **common))
+        code = "REFUSED_BY_REVIEWER"
+        return denied_from_row(
+            ctx,
+            await records.write(
+                ctx.db,
+                outcome="REFUSED",
+                code=code,
+                reason=step_reason(code, pending.basis_citation),
+                basis=recorded_basis(pending),
+                **common,
+            ),
+        )
+    subject = await find_subject(ctx.db, person_id=pending.person_id)
+    facts = SubjectFacts(
+        in_scope=subject is not None and subject.in_scope,
+        suspended=subject is not None and subject.suspended,
+    )
+    decision = decide_provision(pending.basis_item, pending.recipient, pending.items, ctx.today, facts)
+    basis = RecordedBasis(pending.basis_item, decision.basis)
+    if not decision.allowed:
+        return denied_from_row(
+            ctx,
+            await records.write(
+                ctx.db,
+                outcome="DENIED",
+                code=decision.code,
+                reason=(decision.reason_ja, decision.reason_en),
+                basis=basis,
+                **common,
+            ),
+        )
+    code = "CONFIRMED_BY_REVIEWER"
     payload = await _payload(ctx, pending.person_id, tuple(pending.items))
-    return provided_from_row(ctx, await records.write(ctx.db, outcome="CONFIRMED", payload=payload, **common))
+    row = await records.write(
+        ctx.db,
+        outcome="CONFIRMED",
+        code=code,
+        reason=step_reason(code, basis.row.citation if basis.row else None),
+        basis=basis,
+        payload=payload,
+        **common,
+    )
+    return provided_from_row(ctx, row)
 
 
 def _page_size(first: int) -> int:

@@ -12,21 +12,25 @@ from policies import legal_bases as registry
 from policies.individual_number import IndividualNumber, InvalidIndividualNumber
 from schema.audit import READ_AUDIT, AuditEventConnection, AuditFilter
 from schema.duties import (
+    HANDLE_SUBJECT_REQUESTS,
     NUMBER_USE,
-    PROVIDE_INFORMATION,
+    READ_LEGAL_BASES,
     READ_PERSONS,
+    RECEIVE_TRANSFER,
     REQUEST_TRANSFER,
     REVIEW_PROVISIONS,
     requires_duty,
 )
 from schema.errors import BadUserInput
+from schema.inquiries import Inquiry
 from schema.legal_bases import Direction, LegalBasis
 from schema.persons import Person, PersonConnection, PersonFilter
-from schema.provisions import ProvisionRecordConnection
+from schema.provisions import ProvisionRecordConnection, ReviewedTransfer
+from schema.rights import SubjectRequest
 from schema.transfers import TransferPermission, TransferPermissionStatus
 from schema.viewer import Viewer
 
-from . import provisions, transfers
+from . import inquiries, provisions, rights, transfers
 from .audit import DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, audit_events_page
 from .context import Context
 from .persons import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parse_person_id, person_by_index, persons_page
@@ -90,12 +94,12 @@ class Query:
         description=(
             "法令上の根拠 — the legal-basis entries in force on `on` (default: today), of one direction or all."
         ),
-        directives=requires_duty(PROVIDE_INFORMATION),
+        directives=requires_duty(READ_LEGAL_BASES),
     )
     def legal_bases(
         self, info: Info, direction: Direction | None = None, on: dt.date | None = None
     ) -> list[LegalBasis]:
-        info.context.require(PROVIDE_INFORMATION)
+        info.context.require(READ_LEGAL_BASES)
         day = on if on is not None else info.context.today
         wanted = registry.Direction(direction.value) if direction is not None else None
         return [LegalBasis.of(row) for row in registry.entries(wanted, day)]
@@ -145,6 +149,27 @@ class Query:
         self, info: Info, status: TransferPermissionStatus | None = None
     ) -> list[TransferPermission]:
         return await transfers.transfer_permissions(info.context, status, own_department=True)
+
+    @strawberry.field(
+        description="A person's requests (開示・訂正・利用停止, 問合せ), newest first, with every step.",
+        directives=requires_duty(HANDLE_SUBJECT_REQUESTS),
+    )
+    async def subject_requests(self, info: Info, person_id: strawberry.ID) -> list[SubjectRequest]:
+        return await rights.subject_requests(info.context, person_id)
+
+    @strawberry.field(
+        description="情報照会 made about a person, with their typed answers, newest first.",
+        directives=requires_duty(NUMBER_USE),
+    )
+    async def inquiries(self, info: Info, person_id: strawberry.ID) -> list[Inquiry]:
+        return await inquiries.inquiries_about(info.context, person_id)
+
+    @strawberry.field(
+        description="Flagged persons of the department's transfers under a permission, confirmed by the chief.",
+        directives=requires_duty(RECEIVE_TRANSFER),
+    )
+    async def reviewed_transfers(self, info: Info, permission_id: strawberry.ID) -> list[ReviewedTransfer]:
+        return await transfers.reviewed_transfers(info.context, permission_id)
 
     @strawberry.field(
         description=(

@@ -15,11 +15,29 @@ from sqlalchemy import ColumnElement, exists, select
 from persistence.db import SerialSession
 from persistence.models import Person as PersonRow
 from persistence.models import Qualification as QualificationRow
+from persistence.models import SubjectRequest as SubjectRequestRow
+from persistence.models import SubjectRequestEvent as SubjectRequestEventRow
 
-__all__ = ["Subject", "find_subject", "in_scope", "persons"]
+__all__ = ["Subject", "find_subject", "in_scope", "persons", "suspended"]
 
 persons = PersonRow.__table__
 qualifications = QualificationRow.__table__
+subject_requests = SubjectRequestRow.__table__
+subject_request_events = SubjectRequestEventRow.__table__
+
+
+def suspended(person: Any = persons) -> ColumnElement[bool]:
+    """SQL: a suspension (利用停止) the person asked for is in force: approved and not lifted (IV-1)."""
+    r, e = subject_requests, subject_request_events
+
+    def step(name: str) -> Any:
+        return exists(select(1).where(e.c.subject_request_id == r.c.id, e.c.event == name))
+
+    return exists(
+        select(1).where(
+            r.c.person_id == person.c.id, r.c.kind == "SUSPENSION", step("APPROVED"), ~step("LIFTED")
+        )
+    )
 
 
 def in_scope(person: Any = persons) -> ColumnElement[bool]:
@@ -41,17 +59,34 @@ class Subject:
     addressee_code: str
     in_scope: bool
     no_automatic_response: bool
+    suspended: bool = False
 
 
 async def find_subject(
-    db: SerialSession, *, linkage_code: str | None = None, addressee_code: str | None = None
+    db: SerialSession,
+    *,
+    linkage_code: str | None = None,
+    addressee_code: str | None = None,
+    person_id: int | None = None,
 ) -> Subject | None:
-    """The person with this linkage code (符号) or addressee code (宛名コード), or None."""
+    """The person with this linkage code (符号), addressee code (宛名コード) or id, or None."""
     p = persons.c
-    key = p.linkage_code == linkage_code if linkage_code is not None else p.addressee_code == addressee_code
+    key = (
+        p.linkage_code == linkage_code
+        if linkage_code is not None
+        else p.id == person_id
+        if person_id is not None
+        else p.addressee_code == addressee_code
+    )
     row = (
         await db.execute(
-            select(p.id, p.addressee_code, p.no_automatic_response, in_scope().label("in_scope")).where(key)
+            select(
+                p.id,
+                p.addressee_code,
+                p.no_automatic_response,
+                in_scope().label("in_scope"),
+                suspended().label("suspended"),
+            ).where(key)
         )
     ).first()
     if row is None:
@@ -61,4 +96,5 @@ async def find_subject(
         addressee_code=row.addressee_code,
         in_scope=bool(row.in_scope),
         no_automatic_response=bool(row.no_automatic_response),
+        suspended=bool(row.suspended),
     )

@@ -12,21 +12,31 @@ from collections.abc import Sequence
 from typing import Any, Final, cast
 
 import strawberry
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from persistence import provision_records as records
 from persistence.models import TransferPermission as PermissionRow
 from persistence.provision_records import RecordedBasis, RequestKey
-from policies.decisions import TransferPermissionFacts, decide_transfer, decide_transfer_request
+from persistence.provision_records import records as records_t
+from policies.decisions import (
+    SubjectFacts,
+    TransferPermissionFacts,
+    decide_transfer,
+    decide_transfer_request,
+    decide_transferred_person,
+)
 from policies.outcomes import step_reason
+from policies.outcomes import step_reason as _step_reason
 from policies.roles import department as department_of
 from schema.conflicts import ALREADY_DECIDED, Conflict, NotFound
 from schema.duties import RECEIVE_TRANSFER, REQUEST_TRANSFER, REVIEW_PROVISIONS
 from schema.errors import BadUserInput, Forbidden
 from schema.legal_bases import LegalBasis, LocalizedText, information_item
 from schema.persons import PageInfo, PersonFilter
-from schema.provisions import Denied
+from schema.provided import ProvidedInformation
+from schema.provisions import Denied, ReviewedTransfer, TransferredPerson
+from schema.snapshots import from_json, to_json
 from schema.transfers import (
     MAX_TRANSFER_PAGE,
     RequestTransferPermissionInput,
@@ -36,7 +46,6 @@ from schema.transfers import (
     TransferPermissionDecision,
     TransferPermissionRequested,
     TransferPermissionStatus,
-    TransferredPerson,
 )
 
 from .context import Context
@@ -44,11 +53,13 @@ from .persons import Literals, decode_cursor, encode_cursor, filter_query, perso
 from .provided_information import gather
 from .records import LTCI_SECTION, denied_from_row, record_from_row, recorded_basis, replayable
 from .requests import ADDRESSEE_CODE, actor_of, basis_item, free_text, item_ids, object_id, request_id
-from .subjects import in_scope, persons
+from .subjects import in_scope, persons, suspended
 
 __all__ = [
+    "confirm_withheld",
     "decide_transfer_permission",
     "request_transfer_permission",
+    "reviewed_transfers",
     "transfer_information",
     "transfer_permissions",
 ]
@@ -323,6 +334,7 @@ async def _page(
     has_next: bool,
     after: str | None,
     unmatched: list[str],
+    held_back: Sequence[Row[Any]] = (),
 ) -> TransferPage:
     information = await gather(ctx.loaders, [pid for pid, _ in persons_of_page], items, as_of=ctx.today)
     transferred = [
@@ -338,7 +350,54 @@ async def _page(
             end_cursor=encode_cursor(persons_of_page[-1][0]) if persons_of_page else None,
         ),
         unmatched_subjects=unmatched,
+        held_back=[record_from_row(ctx, r) for r in held_back],
     )
+
+
+def _eligible() -> tuple[Any, ...]:
+    """SQL: neither flagged 自動応答不可 nor under a suspension: transferred without review."""
+    return (persons.c.no_automatic_response.is_(False), ~suspended())
+
+
+async def _held_back_ids(
+    ctx: Context, conditions: tuple[Any, ...], *, after: int, upto: int | None
+) -> list[tuple[int, bool, bool]]:
+    """(person id, flagged, suspended) of the in-scope persons of a page's range not transferred at once."""
+    p = persons.c
+    statement = select(p.id, p.no_automatic_response, suspended().label("suspended")).where(
+        *conditions, p.id > after, ~and_(*_eligible())
+    )
+    if upto is not None:
+        statement = statement.where(p.id <= upto)
+    return [(r.id, r.no_automatic_response, r.suspended) for r in (await ctx.db.execute(statement)).all()]
+
+
+async def _held_back_records(ctx: Context, permission_pk: int, rid: str, start: int) -> Sequence[Row[Any]]:
+    c = records_t.c
+    rows: Sequence[Row[Any]] = (
+        await ctx.db.execute(
+            select(records_t)
+            .where(
+                c.permission_id == permission_pk,
+                c.request_id == rid,
+                c.page_after == start,
+                c.request_key.is_(None),
+                c.code.in_(("PENDING_REVIEW", "SUBJECT_SUSPENDED")),
+            )
+            .order_by(c.id)
+        )
+    ).all()
+    return rows
+
+
+async def _used_by_other_request(ctx: Context, permission_pk: int, scope: str) -> bool:
+    c = records_t.c
+    other = await ctx.db.execute(
+        select(c.id)
+        .where(c.permission_id == permission_pk, c.outcome == "TRANSFERRED", c.request_scope != scope)
+        .limit(1)
+    )
+    return other.first() is not None
 
 
 async def transfer_information(ctx: Context, data: TransferInformationInput) -> TransferAnswer:
@@ -397,6 +456,7 @@ async def transfer_information(ctx: Context, data: TransferInformationInput) -> 
             has_next=bool(more),
             after=data.after,
             unmatched=await _unmatched(ctx, conditions, subjects),
+            held_back=await _held_back_records(ctx, permission_pk, rid, start),
         )
 
     permission = await _permission(ctx, permission_pk)
@@ -409,6 +469,7 @@ async def transfer_information(ctx: Context, data: TransferInformationInput) -> 
         valid_from=permission.valid_from,
         valid_to=permission.valid_to,
         approved=permission.status == "APPROVED",
+        used_by_other_request=await _used_by_other_request(ctx, permission_pk, scope),
     )
     decision = decide_transfer(facts, dept, items, ctx.today)
     common: dict[str, Any] = {
@@ -427,8 +488,9 @@ async def transfer_information(ctx: Context, data: TransferInformationInput) -> 
     }
     if not decision.allowed:
         return denied_from_row(ctx, await records.write(ctx.db, outcome="DENIED", **common))
-    rows = await _page_persons(ctx, conditions, after=start, first=data.first)
+    rows = await _page_persons(ctx, (*conditions, *_eligible()), after=start, first=data.first)
     page = [(r.id, r.addressee_code) for r in rows[: data.first]]
+    has_next = len(rows) > data.first
     record = await records.write(
         ctx.db,
         outcome="TRANSFERRED",
@@ -437,12 +499,150 @@ async def transfer_information(ctx: Context, data: TransferInformationInput) -> 
         page_last=page[-1][0] if page else None,
         **common,
     )
+    held = await _held_back_ids(ctx, conditions, after=start, upto=page[-1][0] if has_next else None)
+    held_rows = []
+    for flagged_only in (False, True):  # suspended first: a suspension wins over the flag
+        ids = [pid for pid, flagged, off in held if (not off and flagged) == flagged_only]
+        if not ids:
+            continue
+        one = decide_transferred_person(
+            decision,
+            SubjectFacts(in_scope=True, no_automatic_response=flagged_only, suspended=not flagged_only),
+        )
+        held_rows.append(
+            await records.write(
+                ctx.db,
+                **{
+                    **common,
+                    "request": None,
+                    "request_id": rid,
+                    "code": one.code,
+                    "reason": (one.reason_ja, one.reason_en),
+                },
+                outcome="PENDING_REVIEW" if one.needs_review else "DENIED",
+                person_ids=ids,
+                person_count=len(ids),
+            )
+        )
     return await _page(
         ctx,
         record,
         page,
         items,
-        has_next=len(rows) > data.first,
+        has_next=has_next,
         after=data.after,
         unmatched=await _unmatched(ctx, conditions, subjects),
+        held_back=held_rows,
     )
+
+
+async def confirm_withheld(
+    ctx: Context, pending: Row[Any], approve: bool, note: str | None
+) -> ReviewedTransfer | Denied:
+    """The chief confirms (decided again today; delivered through `reviewedTransfers`) or refuses the
+    flagged persons a transfer page withheld."""
+    common: dict[str, Any] = {
+        "direction": "TRANSFER",
+        "provider": pending.provider,
+        "recipient": pending.recipient,
+        "items": list(pending.items),
+        "actor": actor_of(ctx.principal),
+        "request_id": pending.request_id,
+        "request_date": ctx.today,
+        "permission_id": pending.permission_id,
+        "page_after": pending.page_after,
+        "resolves_record_id": pending.id,
+        "note": note or None,
+    }
+    if not approve:
+        code = "REFUSED_BY_REVIEWER"
+        row = await records.write(
+            ctx.db,
+            outcome="REFUSED",
+            code=code,
+            reason=_step_reason(code, pending.basis_citation),
+            basis=recorded_basis(pending),
+            **common,
+        )
+        return denied_from_row(ctx, row)
+    permission = await _permission(ctx, pending.permission_id)
+    assert permission is not None
+    facts = TransferPermissionFacts(
+        department=permission.department,
+        item=permission.basis_item,
+        items=frozenset(permission.items),
+        valid_from=permission.valid_from,
+        valid_to=permission.valid_to,
+        approved=permission.status == "APPROVED",
+    )
+    decision = decide_transfer(facts, permission.department, pending.items, ctx.today)
+    basis = RecordedBasis(permission.basis_item, decision.basis)
+    if not decision.allowed:
+        row = await records.write(
+            ctx.db,
+            outcome="DENIED",
+            code=decision.code,
+            reason=(decision.reason_ja, decision.reason_en),
+            basis=basis,
+            **common,
+        )
+        return denied_from_row(ctx, row)
+    p = persons.c
+    found = (
+        await ctx.db.execute(
+            select(p.id, p.addressee_code).where(p.id.in_(pending.person_ids), ~suspended()).order_by(p.id)
+        )
+    ).all()
+    information = await gather(ctx.loaders, [r.id for r in found], pending.items, as_of=ctx.today)
+    payload = {
+        "persons": [
+            {"addresseeCode": r.addressee_code, "information": to_json(information[r.id])} for r in found
+        ]
+    }
+    code = "CONFIRMED_BY_REVIEWER"
+    row = await records.write(
+        ctx.db,
+        outcome="CONFIRMED",
+        code=code,
+        reason=_step_reason(code, basis.row.citation if basis.row else None),
+        basis=basis,
+        payload=payload,
+        person_ids=[r.id for r in found],
+        person_count=len(found),
+        **common,
+    )
+    return _reviewed(ctx, row)
+
+
+def _reviewed(ctx: Context, row: Row[Any]) -> ReviewedTransfer:
+    return ReviewedTransfer(
+        record=record_from_row(ctx, row),
+        persons=[
+            TransferredPerson(
+                addressee_code=person["addresseeCode"],
+                information=from_json(ProvidedInformation, person["information"]),
+            )
+            for person in row.payload["persons"]
+        ],
+    )
+
+
+async def reviewed_transfers(ctx: Context, permission_id: str) -> list[ReviewedTransfer]:
+    """The withheld persons of the department's transfers that the chief confirmed, oldest first."""
+    ctx.require(RECEIVE_TRANSFER)
+    dept = _department(ctx)
+    pk = object_id(permission_id, field="permissionId")
+    permission = await _permission(ctx, pk)
+    if permission is None or permission.department != dept:
+        raise NotFound("transfer permission", field="permissionId")
+    c = records_t.c
+    rows = (
+        await ctx.db.execute(
+            select(records_t)
+            .where(c.permission_id == pk, c.direction == "TRANSFER", c.outcome == "CONFIRMED")
+            .order_by(c.id)
+        )
+    ).all()
+    answers = [_reviewed(ctx, r) for r in rows]
+    ctx.audit.touch_codes(p.addressee_code for a in answers for p in a.persons)
+    return answers

@@ -23,17 +23,21 @@ from strawberry.schema_directive import Location
 from policies.roles import DUTY_NAMES, policy
 
 __all__ = [
+    "DECIDE_SUBJECT_REQUESTS",
+    "HANDLE_SUBJECT_REQUESTS",
     "INQUIRE",
     "NUMBER_USE",
     "PROVIDE_INFORMATION",
     "READ_BENEFITS",
     "READ_CERTIFICATIONS",
+    "READ_LEGAL_BASES",
     "READ_LEVIES",
     "READ_PERSONS",
     "READ_QUALIFICATIONS",
     "RECEIVE_TRANSFER",
     "REQUEST_TRANSFER",
     "REVIEW_PROVISIONS",
+    "SET_NO_AUTOMATIC_RESPONSE",
     "DutyName",
     "RequiresDuty",
     "required_duties",
@@ -47,6 +51,8 @@ READ_QUALIFICATIONS: Final = "read_qualifications"
 READ_CERTIFICATIONS: Final = "read_certifications"
 READ_BENEFITS: Final = "read_benefits"
 READ_LEVIES: Final = "read_levies"
+READ_LEGAL_BASES: Final = "read_legal_bases"
+"""Read the legal-basis registry (the intermediate server, number-use staff, the chief)."""
 PROVIDE_INFORMATION: Final = "provide_information"
 """情報提供: answer other bodies' requests over the network (the intermediate server, number-use staff)."""
 REVIEW_PROVISIONS: Final = "review_provisions"
@@ -57,6 +63,12 @@ RECEIVE_TRANSFER: Final = "receive_transfer"
 """A receiving department receives what an approved application grants."""
 INQUIRE: Final = "inquire"
 """情報照会: number-use staff ask other bodies (別表第2 93, 94) and record the answers."""
+SET_NO_AUTOMATIC_RESPONSE: Final = "set_no_automatic_response"
+"""The section chief sets or clears a person's 自動応答不可 flag (III-6 リスク2 ③)."""
+HANDLE_SUBJECT_REQUESTS: Final = "handle_subject_requests"
+"""Number-use staff record a person's requests (開示・訂正・利用停止, 問合せ) and produce the disclosure (IV)."""
+DECIDE_SUBJECT_REQUESTS: Final = "decide_subject_requests"
+"""The section chief decides correction and suspension requests (IV-1)."""
 
 _DUTY_ENUM: Any = enum.Enum("Duty", {name.upper(): name for name in sorted(DUTY_NAMES)})  # type: ignore[misc]
 DutyName: Any = strawberry.enum(_DUTY_ENUM, description="Duties (事務) of policies/data/roles.toml")

@@ -26,6 +26,10 @@ __all__ = [
     "InquiryResponseInput",
     "InquiryResult",
     "InquiryStatus",
+    "LocalTaxAnswer",
+    "MedicalInsuranceAnswer",
+    "PensionAnswer",
+    "PublicAssistanceAnswer",
     "RecordInquiryInput",
 ]
 
@@ -36,12 +40,52 @@ class InquiryStatus(enum.Enum):
     ANSWERED = strawberry.enum_value("ANSWERED", description="回答あり")
 
 
-@strawberry.type(description="The answer to an inquiry, as staff recorded it.")
+@strawberry.type(
+    description="地方税関係情報 — one fiscal year of the person's local (resident) tax, as answered."
+)
+class LocalTaxAnswer:
+    fiscal_year: int
+    taxable: bool = strawberry.field(description="課税 (true) or 非課税")
+    household_taxable: bool | None = strawberry.field(description="Someone in the household is taxed")
+    taxable_income: int | None = strawberry.field(description="合計所得金額 (yen)")
+    pension_income: int | None = strawberry.field(description="公的年金等収入額 (yen)")
+
+
+@strawberry.type(description="医療保険関係情報 — one medical insurance of the person, as answered.")
+class MedicalInsuranceAnswer:
+    insurer_name: str
+    insurer_number: str | None = strawberry.field(description="保険者番号")
+    scheme: str = strawberry.field(description="被用者保険, 国民健康保険, 後期高齢者医療 …")
+    valid_from: dt.date
+    valid_to: dt.date | None
+
+
+@strawberry.type(description="生活保護関係情報 — public assistance, as answered.")
+class PublicAssistanceAnswer:
+    receiving: bool
+    since: dt.date | None
+    until: dt.date | None
+    care_assistance: bool | None = strawberry.field(description="介護扶助")
+
+
+@strawberry.type(description="年金関係情報 — one pension of the person, as answered.")
+class PensionAnswer:
+    payer: str = strawberry.field(description="年金保険者")
+    pension_kind: str = strawberry.field(description="老齢, 障害, 遺族 …")
+    fiscal_year: int
+    annual_amount: int = strawberry.field(description="年額 (yen)")
+
+
+@strawberry.type(description="The answer to an inquiry, as staff recorded it: typed items, and free text.")
 class InquiryAnswer:
     answered_at: dt.datetime
     answered_by: str
     answered_items: list[InformationItem]
     summary: str
+    local_tax: list[LocalTaxAnswer] | None
+    medical_insurance: list[MedicalInsuranceAnswer] | None
+    public_assistance: list[PublicAssistanceAnswer] | None
+    pension: list[PensionAnswer] | None
 
 
 @strawberry.type(description="情報照会 — an inquiry the city made.")
@@ -87,14 +131,62 @@ class RecordInquiryInput:
         default=None, description="情報提供許可証 number; without it the inquiry is denied (PERMIT_REQUIRED)"
     )
     basis_item: str = strawberry.field(description='"93" or "94" (別表第2)')
-    provider: str = strawberry.field(description="情報提供者 — the body asked")
+    provider: str = strawberry.field(
+        description="情報提供者 — one registered body of the entry's providers (総社市長, 日本年金機構 …)"
+    )
     addressee_code: str = strawberry.field(description="宛名コード of the person asked about")
     items: list[InformationItem]
 
 
-@strawberry.input(description="The answer received to an inquiry.")
-class InquiryResponseInput:
-    answered_items: list[InformationItem] = strawberry.field(description="Items the answer covers")
-    summary: str = strawberry.field(
-        description="What was answered, in free text (at most 2000 characters, never an individual number)"
+@strawberry.input
+class LocalTaxAnswerInput:
+    fiscal_year: int
+    taxable: bool
+    household_taxable: bool | None = None
+    taxable_income: int | None = None
+    pension_income: int | None = None
+
+
+@strawberry.input
+class MedicalInsuranceAnswerInput:
+    insurer_name: str
+    scheme: str
+    valid_from: dt.date
+    insurer_number: str | None = None
+    valid_to: dt.date | None = None
+
+
+@strawberry.input
+class PublicAssistanceAnswerInput:
+    receiving: bool
+    since: dt.date | None = None
+    until: dt.date | None = None
+    care_assistance: bool | None = None
+
+
+@strawberry.input
+class PensionAnswerInput:
+    payer: str
+    pension_kind: str
+    fiscal_year: int
+    annual_amount: int
+
+
+@strawberry.input(
+    description=(
+        "The answer received to an inquiry: LOCAL_TAX, MEDICAL_INSURANCE, PUBLIC_ASSISTANCE and PENSION as typed "
+        "records (each only if the inquiry asked for it); other items named in `answeredItems`."
     )
+)
+class InquiryResponseInput:
+    answered_items: list[InformationItem] = strawberry.field(
+        default_factory=list, description="Items the answer covers besides the typed ones"
+    )
+    summary: str = strawberry.field(
+        default="",
+        description="What was answered, in free text (at most 2000 characters, never an individual number)",
+    )
+    local_tax: list[LocalTaxAnswerInput] | None = None
+    medical_insurance: list[MedicalInsuranceAnswerInput] | None = None
+    public_assistance: list[PublicAssistanceAnswerInput] | None = None
+    pension: list[PensionAnswerInput] | None = None

@@ -24,6 +24,7 @@ from .duties import (
     READ_CERTIFICATIONS,
     READ_LEVIES,
     READ_QUALIFICATIONS,
+    REVIEW_PROVISIONS,
     requires_duty,
 )
 from .enums import CareLevel, InsuredCategory, MoveReason, Relationship, ResidentStatus, Sex
@@ -176,7 +177,8 @@ class Person:
         description="送付先 (null if mail goes to the address)",
     )
     no_automatic_response: bool = column(
-        description="自動応答不可 — provisions about this person wait for staff confirmation"
+        description="自動応答不可 — provisions about this person wait for staff confirmation",
+        directives=requires_duty(REVIEW_PROVISIONS),  # only the roles that review provisions see the flag
     )
     special_notes: str | None = column(description="特記事項")
 

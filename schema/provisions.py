@@ -39,6 +39,8 @@ __all__ = [
     "RecordOutcome",
     "RecordedBasis",
     "RecordedPage",
+    "ReviewedTransfer",
+    "TransferredPerson",
 ]
 
 if TYPE_CHECKING:
@@ -168,7 +170,26 @@ class Denied:
     )
 
 
-ProvisionResult = Annotated[Provided | PendingReview | Denied, strawberry.union("ProvisionResult")]
+@strawberry.type(description="One person of a transfer page, identified by the 宛名コード.")
+class TransferredPerson:
+    addressee_code: str = strawberry.field(description="宛名コード")
+    information: ProvidedInformation
+
+
+@strawberry.type(
+    description=(
+        "Persons of a transfer page withheld as 自動応答不可, confirmed by the chief: what the department "
+        "receives (`reviewedTransfers`), recorded as CONFIRMED."
+    )
+)
+class ReviewedTransfer:
+    record: ProvisionRecord
+    persons: list[TransferredPerson]
+
+
+ProvisionResult = Annotated[
+    Provided | PendingReview | Denied | ReviewedTransfer, strawberry.union("ProvisionResult")
+]
 
 
 @strawberry.input(one_of=True, description="The person a provision is about: exactly one of the two.")

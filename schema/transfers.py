@@ -17,12 +17,12 @@ import strawberry
 from .enums import CareLevel, InsuredCategory
 from .legal_bases import InformationItem, LegalBasis, LocalizedText
 from .persons import PageInfo
-from .provided import ProvidedInformation
-from .provisions import Denied, ProvisionRecord
+from .provisions import Denied, ProvisionRecord, ReviewedTransfer, TransferredPerson
 
 __all__ = [
     "MAX_TRANSFER_PAGE",
     "RequestTransferPermissionInput",
+    "ReviewedTransfer",
     "TransferApplicationResult",
     "TransferFilter",
     "TransferInformationInput",
@@ -125,12 +125,6 @@ class TransferInformationInput:
     after: str | None = strawberry.field(default=None, description="`endCursor` of the previous page")
 
 
-@strawberry.type(description="One person of a transfer page, identified by the 宛名コード.")
-class TransferredPerson:
-    addressee_code: str = strawberry.field(description="宛名コード")
-    information: ProvidedInformation
-
-
 @strawberry.type(description="One page of a transfer, in person-id order, and its record.")
 class TransferPage:
     record: ProvisionRecord
@@ -138,6 +132,12 @@ class TransferPage:
     page_info: PageInfo
     unmatched_subjects: list[str] = strawberry.field(
         description="Listed 宛名コード that name no in-scope person (with `subjects` only)"
+    )
+    held_back: list[ProvisionRecord] = strawberry.field(
+        description=(
+            "Persons of this page not transferred: flagged 自動応答不可 (PENDING_REVIEW: the chief confirms, then "
+            "`reviewedTransfers` delivers them) or under a suspension (DENIED SUBJECT_SUSPENDED)"
+        )
     )
 
 

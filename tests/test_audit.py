@@ -353,7 +353,7 @@ async def test_a_provision_records_its_decision_basis_and_person(
     values = {
         "requestId": "audit-provide-1",
         "permitNumber": "PERMIT-audit-1",
-        "inquirer": "市町村長",
+        "inquirer": "総社市長",
         "basisItem": "94",
         "subject": {"linkageCode": resident.linkage_code},
         "items": ["QUALIFICATION"],

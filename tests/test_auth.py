@@ -196,7 +196,9 @@ async def test_valid_tokens_are_accepted(verifier: TokenVerifier, keys: Keys, wh
     principal = await verifier.authenticate(bearer(token))
     assert principal.subject == "staff-0042"
     assert principal.roles == frozenset({"kaigo_number_officer"})
-    assert principal.duties == frozenset({"number_use", "provide_information", "inquire", *ALL_READS})
+    assert principal.duties == frozenset(
+        {"number_use", "inquire", "handle_subject_requests", "read_legal_bases", *ALL_READS}
+    )
     assert principal.client_name == "frontend"
     assert principal.department is None
 

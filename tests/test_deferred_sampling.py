@@ -129,7 +129,7 @@ async def test_a_provision_is_exported_whole_whether_provided_or_denied(
             "input": {
                 "requestId": f"sampling-{basis}",
                 "permitNumber": f"PERMIT-sampling-{basis}",
-                "inquirer": "市町村長",
+                "inquirer": "総社市長",  # a body of the entry's group (policies/data/bodies.toml)
                 "basisItem": basis,
                 "subject": {"linkageCode": linkage},
                 "items": ["QUALIFICATION"],

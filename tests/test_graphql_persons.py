@@ -18,7 +18,7 @@ PERSON = """
 query Person($id: ID!) {
   person(id: $id) {
     id addresseeCode individualNumber name nameKana birthDate sex residentStatus
-    noAutomaticResponse specialNotes
+    specialNotes
     address { code postalCode line building }
     alias { name nameKana }
     household { code relationship members { id addresseeCode } }
@@ -67,7 +67,6 @@ async def test_person_by_id_has_every_field(
     assert person["birthDate"] == row.birth_date.isoformat()  # ISO date
     assert person["sex"] == name_of("sex", row.sex)
     assert person["residentStatus"] == name_of("resident_status", row.resident_status)
-    assert person["noAutomaticResponse"] is row.no_automatic_response
     assert person["address"] == {
         "code": row.address_code,
         "postalCode": row.postal_code,

@@ -14,6 +14,7 @@ from policies.legal_bases import (
     Direction,
     LegalBasisError,
     body_names,
+    commencements,
     entries,
     entry,
     history,
@@ -204,12 +205,15 @@ def test_in_force_today() -> None:
 
 @pytest.mark.parametrize("direction", [Direction.PROVISION, Direction.INQUIRY])
 def test_article_19_7_until_the_2022_change_then_19_8(direction: Direction) -> None:
+    """第7号 → 第8号 on the law's commencement (2021-09-01, unverified), not on the day the city recorded
+    it (2022-03-23, 別添2 「事後」): a request of 2022-01-10 cites 第8号."""
     for item in ("94", "93") if direction is Direction.INQUIRY else sorted(I_5_PROVISION):
         early = entry(item, direction, date(2021, 6, 1))
         if early is not None:
             assert early.article == "第19条第7号", item
-        assert entry(item, direction, date(2022, 3, 22)).article == "第19条第7号"  # type: ignore[union-attr]
-        assert entry(item, direction, date(2022, 3, 23)).article == "第19条第8号"  # type: ignore[union-attr]
+        assert entry(item, direction, date(2021, 8, 31)).article == "第19条第7号"  # type: ignore[union-attr]
+        assert entry(item, direction, date(2021, 9, 1)).article == "第19条第8号"  # type: ignore[union-attr]
+        assert entry(item, direction, date(2022, 1, 10)).article == "第19条第8号"  # type: ignore[union-attr]
         assert entry(item, direction, SEED_DATE).article == "第19条第8号"  # type: ignore[union-attr]
         assert entry(item, direction, SEED_DATE).instrument == "番号法"  # type: ignore[union-attr]
     assert entry("94", Direction.PROVISION, date(2021, 6, 1)).article == "第19条第7号"  # type: ignore[union-attr]
@@ -228,7 +232,8 @@ def test_2024_ministerial_order_keeps_the_item_numbers() -> None:
         before.items,
     )
     assert "未確認" in after.citation
-    assert "2024-05-27" in after.unverified
+    assert after.since is not None and after.since.key == "table2_to_order" and not after.since.verified
+    assert after.since.day == date(2024, 5, 27) and "令和5年法律第48号" in after.since.source
     assert before.stem == after.stem == "provision.94"
     assert after.id == "provision.94@2024-05-27"
 
@@ -280,7 +285,7 @@ def test_an_entry_reports_its_whole_validity() -> None:
     assert [(r.valid_from, r.valid_to) for r in rows] == [(date(2019, 4, 1), date(2020, 2, 29))]
     assert (rows[0].entry_valid_from, rows[0].entry_valid_to) == (date(2019, 4, 1), date(2020, 2, 29))
     rows = history("94", Direction.PROVISION)
-    assert [r.valid_from for r in rows] == [date(2016, 1, 1), date(2022, 3, 23), date(2024, 5, 27)]
+    assert [r.valid_from for r in rows] == [date(2016, 1, 1), date(2021, 9, 1), date(2024, 5, 27)]
     assert {(r.entry_valid_from, r.entry_valid_to) for r in rows} == {(date(2016, 1, 1), None)}
 
 
@@ -312,12 +317,8 @@ def test_documented_item_choices() -> None:
     assert {"CERTIFICATION", "COPAY_RATIO", "LEVY", "PAYMENT_STATUS"} <= items("26") == items("87")
     assert "LEVY" in items("80") and "QUALIFICATION" in items("81")
     assert items("117") == {"LEVY"}
-    assert entry("93", Direction.INQUIRY, SEED_DATE).items == {  # type: ignore[union-attr]
-        "LOCAL_TAX",
-        "MEDICAL_INSURANCE",
-        "PUBLIC_ASSISTANCE",
-        "PENSION",
-    }
+    assert entry("93", Direction.INQUIRY, SEED_DATE).items == {"MEDICAL_INSURANCE"}  # type: ignore[union-attr]
+    assert {"LOCAL_TAX", "PUBLIC_ASSISTANCE", "PENSION"} <= entry("94", Direction.INQUIRY, SEED_DATE).items  # type: ignore[union-attr]
 
 
 def test_provisions_are_answered_automatically_unless_the_person_is_flagged() -> None:
@@ -383,9 +384,53 @@ def test_counterparty_alternatives() -> None:
     assert body_names("市町村長、特別区長") == ("市町村長", "特別区長")
     row = entry("42", Direction.PROVISION, SEED_DATE)
     assert row is not None
-    assert row.accepts("市町村長") and row.accepts("国民健康保険組合") and row.accepts(" 国民健康保険組合　")
-    assert not row.accepts("市町村長又は国民健康保険組合")  # an inquirer names one body
-    assert not row.accepts("健康保険組合") and not row.accepts("")
+    assert (
+        row.accepts("総社市長") and row.accepts("岡山県医師国民健康保険組合") and row.accepts(" 総社市長　")
+    )
+    # a category names no body: 「市町村長」, 「国民健康保険組合」 are refused, and so is anything unknown
+    for name in (
+        "市町村長",
+        "国民健康保険組合",
+        "市町村長又は国民健康保険組合",
+        "倉敷紡績健康保険組合",
+        "",
+        "どこでもよい団体",
+    ):
+        assert not row.accepts(name), name
+    assert not row.accepts("倉敷市長")  # the city itself
+
+
+def test_group_counterparties_accept_their_bodies() -> None:
+    """別紙1's group words: the pension payers under 46/83/95, the governors and mayors under 26/87."""
+    for item in ("46", "83", "95"):
+        row = entry(item, Direction.PROVISION, SEED_DATE)
+        assert row is not None
+        for body in (
+            "厚生労働大臣",
+            "日本年金機構",
+            "国家公務員共済組合連合会",
+            "日本私立学校振興・共済事業団",
+        ):
+            assert row.accepts(body), (item, body)
+        assert not row.accepts("全国健康保険協会")
+    for item in ("26", "87"):
+        row = entry(item, Direction.PROVISION, SEED_DATE)
+        assert row is not None
+        assert row.accepts("岡山県知事") and row.accepts("総社市長") and row.accepts("北海道知事")
+        assert not row.accepts("早島町長")  # a town without a welfare office
+
+
+def test_every_commencement_cites_its_source() -> None:
+    days = commencements()
+    assert {"article_19_8", "table2_to_order", "list_2019", "list_2020"} <= set(days)
+    for c in days.values():
+        assert c.source and c.what
+        assert c.verified or len(c.note) > 40, c.key  # an unverified day says why
+    assert days["article_19_8"].day == date(2021, 9, 1) and not days["article_19_8"].verified
+    rows = history("26", Direction.TRANSFER)
+    assert "旧別表第2の26" in rows[-1].citation and rows[-1].valid_from == date(2024, 5, 27)
+    use = history("68", Direction.USE)
+    assert use[-1].table == "別表" and "旧別表第1の68" in use[-1].citation
 
 
 # ---------------------------------------------------------------------------------------------------

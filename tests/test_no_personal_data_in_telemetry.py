@@ -95,7 +95,7 @@ async def _mutations(gql: Any, conn: AsyncConnection) -> None:
     provide = {
         "requestId": "scan-1",
         "permitNumber": "PERMIT-scan-1",
-        "inquirer": "市町村長",
+        "inquirer": "総社市長",
         "basisItem": "94",
         "subject": {"linkageCode": resident.linkage_code},
         "items": ["QUALIFICATION", "CERTIFICATION", "LEVY"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -159,6 +160,7 @@ async def test_the_departments_transfer_operations_from_the_manifest(
         "items": ["QUALIFICATION", "CERTIFICATION"],
         "purpose": "老人福祉法による福祉の措置",
         "validFrom": request_date().isoformat(),
+        "validTo": (request_date() + timedelta(days=30)).isoformat(),  # one permission per request
     }
     applied = await trusted.post(
         "/graphql",
@@ -212,7 +214,18 @@ async def test_the_departments_transfer_operations_from_the_manifest(
     from resolvers import build_schema
     from resolvers.limits import operation_errors
 
-    full = {**page_input, "requestId": "pq-transfer-2", "first": 1000}
+    # one permission serves one transfer request (issue 15): the second request applies again
+    again = await trusted.post(
+        "/graphql",
+        json={
+            "documentId": sha(apply["body"]),
+            "variables": {"input": {**values, "requestId": "pq-apply-2"}},
+        },
+        headers=department,
+    )
+    second = again.json()["data"]["requestTransferPermission"]["permission"]["id"]
+    await trusted.post("/graphql", json={"query": decide, "variables": {"id": second}}, headers=chief)
+    full = {**page_input, "permissionId": second, "requestId": "pq-transfer-2", "first": 1000}
     over = operation_errors(build_schema()._schema, parse(transfer["body"]), {"input": full})
     assert [e.extensions["code"] for e in over if e.extensions] == ["QUERY_TOO_COMPLEX"]
     page = await trusted.post(

@@ -94,7 +94,7 @@ async def test_same_request_concurrently_gives_one_record_and_one_answer(
     values = {
         "requestId": "conc-1",
         "permitNumber": "P-1",
-        "inquirer": "市町村長",
+        "inquirer": "総社市長",
         "basisItem": "94",
         "subject": {"linkageCode": await _linkage_code(city)},
         "items": ["QUALIFICATION", "CERTIFICATION", "LEVY"],
@@ -152,7 +152,7 @@ async def test_confirming_concurrently_confirms_once(
     values = {
         "requestId": "conc-3",
         "permitNumber": "P-3",
-        "inquirer": "市町村長",
+        "inquirer": "総社市長",
         "basisItem": "94",
         "subject": {"linkageCode": code},
         "items": ["QUALIFICATION"],

@@ -12,6 +12,12 @@ from resolvers import schema_for
 
 ALL_MUTATIONS = {
     "provideInformation",
+    "setNoAutomaticResponse",
+    "receiveSubjectRequest",
+    "discloseToSubject",
+    "decideSubjectRequest",
+    "liftSuspension",
+    "answerSubjectRequest",
     "confirmProvision",
     "requestTransferPermission",
     "decideTransferPermission",
@@ -25,23 +31,37 @@ WORKFLOW_QUERIES = {
     "pendingProvisions",
     "transferPermissions",
     "departmentTransferPermissions",
+    "subjectRequests",
+    "inquiries",
+    "reviewedTransfers",
 }
+SUBJECT_REQUESTS = {"receiveSubjectRequest", "discloseToSubject", "answerSubjectRequest"}
 CHIEF = {
-    "provideInformation",
     "confirmProvision",
     "decideTransferPermission",
     "recordInquiry",
     "recordInquiryResponse",
+    "setNoAutomaticResponse",
+    "decideSubjectRequest",
+    "liftSuspension",
+    *SUBJECT_REQUESTS,
 }
 # role → (mutations, workflow queries)
 EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "kaigo_number_officer": (
-        {"provideInformation", "recordInquiry", "recordInquiryResponse"},
-        {"legalBases", "provisionRecords"},
+        {"recordInquiry", "recordInquiryResponse", *SUBJECT_REQUESTS},
+        {"legalBases", "provisionRecords", "subjectRequests", "inquiries"},
     ),
     "kaigo_section_chief": (
         CHIEF,
-        {"legalBases", "provisionRecords", "pendingProvisions", "transferPermissions"},
+        {
+            "legalBases",
+            "provisionRecords",
+            "pendingProvisions",
+            "transferPermissions",
+            "subjectRequests",
+            "inquiries",
+        },
     ),
     "kaigo_officer": (set(), set()),
     "kenko_choju_officer": (set(), set()),
@@ -49,7 +69,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "intermediate_server": ({"provideInformation"}, {"legalBases"}),
     "receiving_department": (
         {"requestTransferPermission", "transferInformation"},
-        {"departmentTransferPermissions"},
+        {"departmentTransferPermissions", "reviewedTransfers"},
     ),
     "security_auditor": (set(), set()),
     "system_operator": (set(), set()),

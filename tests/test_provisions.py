@@ -12,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.guards import Guards
-from policies.legal_bases import Direction, LegalBasis, body_names, entries, information_items
+from policies.bodies import bodies_in
+from policies.legal_bases import Direction, LegalBasis, entries, entry, information_items
 
 from .provision_documents import (
     CONFIRM,
@@ -60,7 +61,7 @@ def _request(resident: Resident, request_id: str, **over: Any) -> dict[str, Any]
     values: dict[str, Any] = {
         "requestId": request_id,
         "permitNumber": f"PERMIT-{request_id}",
-        "inquirer": "市町村長",
+        "inquirer": "総社市長",
         "basisItem": "94",
         "subject": {"linkageCode": resident.linkage_code},
         "items": ["QUALIFICATION"],
@@ -94,7 +95,11 @@ async def test_every_provision_entry_allowed_and_denied(gql: Any, seeded_conn: A
         ok = await _provide(
             gql,
             _request(
-                resident, f"e{n}", basisItem=row.item, inquirer=body_names(row.counterparty)[0], items=items
+                resident,
+                f"e{n}",
+                basisItem=row.item,
+                inquirer=bodies_in(row.counterparty)[0].name,
+                items=items,
             ),
         )
         assert ok["__typename"] == "Provided", (row.id, ok)
@@ -132,27 +137,14 @@ async def test_every_provision_entry_allowed_and_denied(gql: Any, seeded_conn: A
                 resident,
                 f"e{n}-item",
                 basisItem=row.item,
-                inquirer=body_names(row.counterparty)[0],
+                inquirer=bodies_in(row.counterparty)[0].name,
                 items=[*items, _unpermitted(row)],
-            ),
-            document=PROVIDE_BRIEF,
-        )
-        too_early = await _provide(
-            gql,
-            _request(
-                resident,
-                f"e{n}-date",
-                basisItem=row.item,
-                inquirer=body_names(row.counterparty)[0],
-                items=items,
-                requestDate=(row.entry_valid_from - DAY).isoformat(),
             ),
             document=PROVIDE_BRIEF,
         )
         for answer, code in (
             (wrong_body, "COUNTERPARTY_MISMATCH"),
             (wrong_item, "ITEM_NOT_PERMITTED"),
-            (too_early, "BASIS_NOT_IN_FORCE"),
         ):
             assert answer["__typename"] == "Denied", (row.id, code, answer)
             assert answer["code"] == code and answer["record"]["code"] == code
@@ -160,8 +152,7 @@ async def test_every_provision_entry_allowed_and_denied(gql: Any, seeded_conn: A
             sentences(answer)
         assert wrong_body["basis"]["id"] == row.id
         assert _unpermitted(row) in wrong_item["reason"]["en"]
-        assert too_early["basis"] is None
-    assert await record_count(seeded_conn) == 33 * 4
+    assert await record_count(seeded_conn) == 33 * 3
 
 
 async def test_unknown_basis_unknown_subject_and_no_items(gql: Any, seeded_conn: AsyncConnection) -> None:
@@ -232,35 +223,28 @@ async def test_household_member_of_an_insured_person_is_in_scope(
     assert answer["payload"]["qualification"] is None  # in scope, but holds no qualification
 
 
-async def test_date_edges_and_the_article_in_force(gql: Any, seeded_conn: AsyncConnection) -> None:
-    """Validity from / to and the citation periods: decided against the row in force on the request date."""
+async def test_request_date_window_and_the_article_in_force(gql: Any, seeded_conn: AsyncConnection) -> None:
+    """The network answers a request when it arrives: today or yesterday (procedures.toml), never a
+    back-dated one (BAD_USER_INPUT, nothing recorded); decided against the row in force on that day."""
     resident = await insured_resident(seeded_conn)
-    fifth = {"basisItem": "5", "inquirer": "全国健康保険協会", "items": ["QUALIFICATION"]}
-    before = await _provide(gql, _request(resident, "d1", requestDate="2019-03-31", **fifth))
-    first_day = await _provide(gql, _request(resident, "d2", requestDate="2019-04-01", **fifth))
-    assert before["code"] == "BASIS_NOT_IN_FORCE"
-    assert first_day["__typename"] == "Provided"
-    assert first_day["record"]["basis"]["article"] == "第19条第7号"
-
-    last_7 = await _provide(gql, _request(resident, "d3", requestDate="2022-03-22"))
-    first_8 = await _provide(gql, _request(resident, "d4", requestDate="2022-03-23"))
-    assert last_7["record"]["basis"]["article"] == "第19条第7号"
-    assert first_8["record"]["basis"]["article"] == "第19条第8号"
-    assert first_8["record"]["basis"]["legalBasisId"] == "provision.94@2022-03-23"
-
-    # 別表第2 119 was removed: in force to 2020-02-29 (permits nothing), not after.
-    removed = {
-        "basisItem": "119",
-        "inquirer": entries(Direction.PROVISION, date(2020, 2, 29))[-1].counterparty,
-    }
-    assert any(r.item == "119" for r in entries(Direction.PROVISION, date(2020, 2, 29)))
-    last_day = await _provide(gql, _request(resident, "d5", requestDate="2020-02-29", **removed))
-    gone = await _provide(gql, _request(resident, "d6", requestDate="2020-03-01", **removed))
-    assert gone["code"] == "BASIS_NOT_IN_FORCE"
-    assert last_day["code"] in {"ITEM_NOT_PERMITTED", "COUNTERPARTY_MISMATCH"}
-    assert (
-        last_day["record"]["basis"]["legalBasisId"] is not None or last_day["code"] == "COUNTERPARTY_MISMATCH"
-    )
+    for n, day in enumerate((today(), today() - DAY)):
+        answer = await _provide(gql, _request(resident, f"w{n}", requestDate=day.isoformat()))
+        assert answer["__typename"] == "Provided"
+        in_force = entry("94", Direction.PROVISION, day)
+        assert in_force is not None and answer["record"]["basis"]["legalBasisId"] == in_force.id
+    before = await record_count(seeded_conn)
+    for n, day in enumerate((today() - 2 * DAY, date(2022, 1, 10), today() + DAY)):
+        body = await gql(
+            PROVIDE, {"input": _request(resident, f"back{n}", requestDate=day.isoformat())}, role=SERVER
+        )
+        assert body["data"] is None
+        error = body["errors"][0]["extensions"]
+        assert (error["code"], error["field"], error["reason"]) == (
+            "BAD_USER_INPUT",
+            "input.requestDate",
+            "OUT_OF_RANGE",
+        )
+    assert await record_count(seeded_conn) == before
 
 
 async def test_same_request_id_replays_and_other_input_is_refused(
@@ -409,11 +393,17 @@ async def test_a_denied_provision_cannot_be_confirmed(gql: Any, seeded_conn: Asy
     assert body["errors"][0]["extensions"]["code"] == "NOT_PENDING_REVIEW"
 
 
-async def test_number_officers_provide_too(gql: Any, seeded_conn: AsyncConnection) -> None:
+async def test_only_the_intermediate_server_provides(gql: Any, seeded_conn: AsyncConnection) -> None:
+    """III-6 リスク2: provision goes through the intermediate server automatically; staff only confirm."""
     resident = await insured_resident(seeded_conn)
-    answer = await _provide(gql, _request(resident, "officer-1"), role="kaigo_number_officer")
-    assert answer["__typename"] == "Provided"
-    assert answer["record"]["actor"]["roles"] == ["kaigo_number_officer"]
+    answer = await _provide(gql, _request(resident, "server-1"))
+    assert answer["__typename"] == "Provided" and answer["record"]["actor"]["roles"] == [SERVER]
+    before = await record_count(seeded_conn)
+    for n, role in enumerate(("kaigo_number_officer", "kaigo_section_chief")):
+        body = await gql(PROVIDE, {"input": _request(resident, f"officer-{n}")}, role=role)
+        assert body["data"] is None, role
+        assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", role
+    assert await record_count(seeded_conn) == before
 
 
 async def test_provision_records_of_a_person_newest_first(gql: Any, seeded_conn: AsyncConnection) -> None:
@@ -445,7 +435,7 @@ async def test_provision_records_of_a_person_newest_first(gql: Any, seeded_conn:
     assert [e["node"]["requestId"] for e in rest["edges"]] == ["disc-0", None]
     assert rest["pageInfo"]["hasNextPage"] is False
     node = page["edges"][1]["node"]
-    assert node["provider"] == "倉敷市長" and node["recipient"] == "市町村長"
+    assert node["provider"] == "倉敷市長" and node["recipient"] == "総社市長"
     assert node["basis"]["citation"] and node["items"] == ["QUALIFICATION"]
 
     for role in ("kaigo_officer", "intermediate_server"):

@@ -23,12 +23,28 @@ from policies.roles import (
 ALL_READS = {"read_persons", "read_qualifications", "read_certifications", "read_benefits", "read_levies"}
 
 EXPECTED = {
-    "kaigo_number_officer": {"number_use", "provide_information", "inquire", *ALL_READS},
+    # no provide_information for staff: III-6 リスク2, only the intermediate server provides (issue 15)
+    "kaigo_number_officer": {
+        "number_use",
+        "inquire",
+        "handle_subject_requests",
+        "read_legal_bases",
+        *ALL_READS,
+    },
     "kaigo_officer": set(ALL_READS),
-    "kaigo_section_chief": {"number_use", "review_provisions", "provide_information", "inquire", *ALL_READS},
+    "kaigo_section_chief": {
+        "number_use",
+        "review_provisions",
+        "inquire",
+        "set_no_automatic_response",
+        "handle_subject_requests",
+        "decide_subject_requests",
+        "read_legal_bases",
+        *ALL_READS,
+    },
     "kenko_choju_officer": {"read_persons", "read_qualifications", "read_certifications"},
     "shido_kansa_officer": {"read_persons", "read_certifications", "read_benefits"},
-    "intermediate_server": {"provide_information"},
+    "intermediate_server": {"provide_information", "read_legal_bases"},
     "receiving_department": {"request_transfer", "receive_transfer"},
     "security_auditor": {"read_audit"},
     "system_operator": {"read_schema"},
@@ -54,6 +70,10 @@ def test_role_and_duty_names() -> None:
         "receive_transfer",
         "read_audit",
         "read_schema",
+        "set_no_automatic_response",
+        "handle_subject_requests",
+        "decide_subject_requests",
+        "read_legal_bases",
     } == DUTY_NAMES
 
 

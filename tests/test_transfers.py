@@ -130,14 +130,18 @@ async def test_every_transfer_entry(gql: Any, seeded_conn: AsyncConnection) -> N
             sentences(denied)
 
         # Applications the law refuses, recorded as denials.
-        for over, code in (
-            ({"basisItem": "999"}, "UNKNOWN_BASIS"),
-            ({"items": [*items, extra]}, "ITEM_NOT_PERMITTED"),
-            ({"validFrom": "2015-12-01"}, "BASIS_NOT_IN_FORCE"),
-            ({"validTo": (today() - 10 * DAY).isoformat()}, "INVALID_PERIOD"),
+        for k, (over, code) in enumerate(
+            (
+                ({"basisItem": "999"}, "UNKNOWN_BASIS"),
+                ({"items": [*items, extra]}, "ITEM_NOT_PERMITTED"),
+                ({"validFrom": "2015-12-01", "validTo": "2015-12-31"}, "BASIS_NOT_IN_FORCE"),
+                ({"validTo": (today() + 31 * DAY).isoformat()}, "PERIOD_TOO_LONG"),
+                ({"validTo": None}, "PERIOD_TOO_LONG"),
+                ({"validTo": (today() - 10 * DAY).isoformat()}, "INVALID_PERIOD"),
+            )
         ):
             refused = await _apply(
-                gql, dept, f"t{n}-{code}", **{"basisItem": row.item, "items": items, **over}
+                gql, dept, f"t{n}-{code}-{k}", **{"basisItem": row.item, "items": items, **over}
             )
             assert (refused["__typename"], refused["code"]) == ("Denied", code), (row.id, refused)
             sentences(refused)
@@ -170,13 +174,13 @@ async def test_permission_life(gql: Any, seeded_conn: AsyncConnection) -> None:
     assert missing["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "id"}
 
     expired = await _approved(
-        gql, validFrom=(today() - 60 * DAY).isoformat(), validTo=(today() - DAY).isoformat()
+        gql, validFrom=(today() - 20 * DAY).isoformat(), validTo=(today() - DAY).isoformat()
     )
     answer = (await _transfer(gql, dept, "life-x3", expired))["data"]["transferInformation"]
     assert (answer["__typename"], answer["code"]) == ("Denied", "PERMISSION_EXPIRED")
     sentences(answer)
 
-    last_day = await _approved(gql, validFrom=(today() - 60 * DAY).isoformat(), validTo=today().isoformat())
+    last_day = await _approved(gql, validFrom=(today() - 20 * DAY).isoformat(), validTo=today().isoformat())
     assert (await _transfer(gql, dept, "life-x4", last_day))["data"]["transferInformation"][
         "__typename"
     ] == "TransferPage"
@@ -214,10 +218,23 @@ async def test_whole_city_transfer_pages_through_every_in_scope_person_once(
                 text(
                     "SELECT p.addressee_code FROM persons p WHERE EXISTS (SELECT 1 FROM persons m"
                     " JOIN qualifications q ON q.person_id = m.id WHERE m.household_code = p.household_code)"
+                    " AND NOT p.no_automatic_response"
                 )
             )
         ).all()
     }
+    flagged = {
+        r.id
+        for r in (
+            await seeded_conn.execute(
+                text(
+                    "SELECT p.id FROM persons p WHERE p.no_automatic_response AND EXISTS (SELECT 1 FROM persons m"
+                    " JOIN qualifications q ON q.person_id = m.id WHERE m.household_code = p.household_code)"
+                )
+            )
+        ).all()
+    }
+    assert flagged, "the seeded city has persons flagged 自動応答不可"
     seen: list[str] = []
     after: str | None = None
     pages = 0
@@ -260,6 +277,16 @@ async def test_whole_city_transfer_pages_through_every_in_scope_person_once(
         )
     ).scalar_one()
     assert count == pages
+    # the flagged persons were never transferred: each waits for review in a PENDING_REVIEW record
+    withheld = (
+        await seeded_conn.execute(
+            text(
+                "SELECT person_ids FROM provision_records WHERE request_id = 'ledger-2026'"
+                " AND outcome = 'PENDING_REVIEW' AND direction = 'TRANSFER'"
+            )
+        )
+    ).all()
+    assert {pid for (ids,) in withheld for pid in ids} == flagged
 
     # The person's disclosure request finds the page that carried them.
     person_id = (
@@ -278,7 +305,8 @@ async def test_subjects_filter_and_malformed_input(gql: Any, seeded_conn: AsyncC
         for r in (
             await seeded_conn.execute(
                 text(
-                    "SELECT p.addressee_code FROM persons p JOIN qualifications q ON q.person_id = p.id LIMIT 3"
+                    "SELECT p.addressee_code FROM persons p JOIN qualifications q ON q.person_id = p.id"
+                    " WHERE NOT p.no_automatic_response LIMIT 3"
                 )
             )
         ).all()
@@ -288,6 +316,7 @@ async def test_subjects_filter_and_malformed_input(gql: Any, seeded_conn: AsyncC
     assert sorted(p["addresseeCode"] for p in page["persons"]) == sorted(codes)
     assert page["unmatchedSubjects"] == ["9999999999"]
 
+    pid = await _approved(gql, purpose="被災者台帳 (filter)")  # one permission per transfer request
     body = await _transfer(gql, dept, "filter-1", pid, filter={"careLevel": "CARE_1"}, first=100)
     page = body["data"]["transferInformation"]
     assert page["persons"], "the seeded city has persons at care level 1"
@@ -295,6 +324,7 @@ async def test_subjects_filter_and_malformed_input(gql: Any, seeded_conn: AsyncC
 
     # Free text is costed at the page size asked (a department's imported document is not, and the
     # resolver refuses first > 1000: tests/test_persisted_trusted.py).
+    pid = await _approved(gql, purpose="被災者台帳 (cost)")
     over_cost = await _transfer(gql, dept, "big-1", pid, first=1000)
     assert over_cost["data"] is None and over_cost["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     for over, field, reason in (

@@ -19,7 +19,14 @@ from .codes import CODE_TABLES
 from .documents import PersistedDocument as PersistedDocument
 from .levies import Levy, LevyInstallment, LevyReceipt, LevyRefund, LevyReminder
 from .persons import Person, ResidentMove
-from .provisions import Inquiry, ProvisionRecord, TransferPermission
+from .provisions import (
+    AutomaticResponseFlag,
+    Inquiry,
+    ProvisionRecord,
+    SubjectRequest,
+    SubjectRequestEvent,
+    TransferPermission,
+)
 from .qualifications import (
     CertificateIssuance,
     CopayRatio,
@@ -30,6 +37,7 @@ from .qualifications import (
 
 __all__ = [
     "CODE_TABLES",
+    "AutomaticResponseFlag",
     "Base",
     "BenefitRestriction",
     "CarePlanNotification",
@@ -55,5 +63,7 @@ __all__ = [
     "RecipientNotice",
     "Reimbursement",
     "ResidentMove",
+    "SubjectRequest",
+    "SubjectRequestEvent",
     "TransferPermission",
 ]

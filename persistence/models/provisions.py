@@ -96,6 +96,7 @@ class Inquiry(Base):
     answered_by: Mapped[str | None] = mapped_column(String(200))
     answered_items: Mapped[list[str] | None] = mapped_column(ARRAY(String(32)))
     response_summary: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # the answer's items, typed (0009)
 
     __table_args__ = (
         CheckConstraint(
@@ -169,3 +170,83 @@ class ProvisionRecord(Base):
         Index("ix_provision_records_person_ids", "person_ids", postgresql_using="gin"),
         Index("ix_provision_records_recorded_at", "recorded_at"),  # purge by age
     )
+
+
+AUTOMATIC_RESPONSE_COLUMNS = ("person_id", "flag", "reason", "set_by", "set_roles", "set_at")
+SUBJECT_REQUEST_KINDS = ("DISCLOSURE", "CORRECTION", "SUSPENSION", "INQUIRY")
+SUBJECT_REQUEST_EVENTS = ("RECEIVED", "DISCLOSED", "APPROVED", "REJECTED", "APPLIED", "LIFTED", "ANSWERED")
+
+
+class AutomaticResponseFlag(Base):
+    """自動応答不可 — every setting and clearing of a person's flag, with who and why (III-6 リスク2 ③).
+
+    ``persons.no_automatic_response`` holds the flag in force; this table is its history, append-only
+    (migration 0009 refuses UPDATE and DELETE).
+    """
+
+    __tablename__ = "automatic_response_flags"
+
+    id: Mapped[int] = pk()
+    person_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("persons.id", ondelete="RESTRICT"), index=True
+    )
+    flag: Mapped[bool]
+    reason: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_roles: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    set_at: Mapped[dt.datetime] = _stamp()
+
+
+class SubjectRequest(Base):
+    """本人からの請求 — a disclosure, correction or suspension request (IV-1) or an inquiry (問合せ, IV-2).
+
+    Immutable once received; what happens to it is :class:`SubjectRequestEvent` rows. ``received_on`` is
+    the day the law's time limit runs from and ``due_on`` its last day (policies/data/procedures.toml).
+    """
+
+    __tablename__ = "subject_requests"
+
+    id: Mapped[int] = pk()
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)  # the form's number; idempotency
+    kind: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("persons.id", ondelete="RESTRICT"), index=True
+    )
+    received_on: Mapped[dt.date]
+    due_on: Mapped[dt.date]
+    received_by: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[dt.datetime] = _stamp()
+    summary: Mapped[str] = mapped_column(Text)  # the request in the staff's words (never a number)
+    correction_field: Mapped[str | None] = mapped_column(String(40))
+    correction_value: Mapped[str | None] = mapped_column(Text)  # the value the person asks for
+
+    __table_args__ = (
+        _one_of("kind", SUBJECT_REQUEST_KINDS, "kind_values"),
+        CheckConstraint(
+            "(kind = 'CORRECTION') = (correction_field IS NOT NULL AND correction_value IS NOT NULL)",
+            name="correction_complete",
+        ),
+        CheckConstraint("due_on >= received_on", name="due_after_received"),
+    )
+
+
+class SubjectRequestEvent(Base):
+    """One step of a person's request: decided, disclosed, applied (old and new value), lifted, answered."""
+
+    __tablename__ = "subject_request_events"
+
+    id: Mapped[int] = pk()
+    subject_request_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("subject_requests.id", ondelete="RESTRICT"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(16))
+    occurred_on: Mapped[dt.date]  # the day in Japan (time limits count days)
+    occurred_at: Mapped[dt.datetime] = _stamp()
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_roles: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    note: Mapped[str | None] = mapped_column(Text)
+    old_value: Mapped[str | None] = mapped_column(Text)  # APPLIED: the value before the correction
+    new_value: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # DISCLOSED: what was disclosed
+
+    __table_args__ = (_one_of("event", SUBJECT_REQUEST_EVENTS, "event_values"),)

@@ -1,7 +1,7 @@
 """Keyed seals for the audit trail, and an append that says where it linked the entry
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 
 The links of the chains are unkeyed sha256 over a public format: whoever owns the table can switch its
 triggers off, change an entry and recompute every later link. From here the server seals each entry
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
