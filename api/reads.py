@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
+import orjson
 from asyncpg.exceptions import QueryCanceledError
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
@@ -24,13 +25,15 @@ from persistence.crypto import DecryptionError, NumberVault
 from persistence.db import Database
 from persistence.tracing import current_trace_id, keep_trace
 from policies.principals import Principal
+from resolvers.context import Context
 from resolvers.errors import STATEMENT_TIMEOUT, TIMEOUT_MESSAGE, database_fault
 from resolvers.limits import nul_errors
-from resolvers.planner import Declined, ReadPlan, plan_read
+from resolvers.planner import Declined, ReadPlan, TransferPlan, plan_read, plan_transfer
 from resolvers.tracing import describe, masked_operation_name, operation_span
 
 from .audit import AuditTrail, now
 from .documents import PreparedDocument
+from .documents.cache import prepare_node
 
 __all__ = ["PlannedReads"]
 
@@ -134,6 +137,48 @@ class PlannedReads:
                 )
         self.answered += 1
         return ExecutionResult(data=data, errors=None)
+
+    def transfer(
+        self,
+        document: PreparedDocument | None,
+        schema: Any,
+        duties: frozenset[str],
+        name: str | None,
+        variables: Mapping[str, Any] | None,
+        *,
+        reviewed: bool,
+    ) -> tuple[TransferPlan, PreparedDocument] | None:
+        """A department's transfer page planned (resolvers/planner/payloads.py): the plan and the document
+        the executor runs instead (each page's ``persons`` replaced), or None for the executor's own
+        path. The limits are the original document's."""
+        if document is None or document.operation_type not in (None, "mutation"):
+            return None
+        plans = document.read_plans
+        key = ("transfer", duties, name)
+        if key not in plans:
+            if len(plans) >= _PLANS_KEPT:
+                plans.clear()
+            try:
+                plan = plan_transfer(schema, document.node, name)
+                plans[key] = (plan, prepare_node(document, plan.document))
+            except Declined as declined:
+                log.debug("planner declines %s: %s", document.operation_name or "-", declined)
+                plans[key] = None
+        found: tuple[TransferPlan, PreparedDocument] | None = plans[key]
+        if found is None or document.limit_errors(schema, duties, variables, reviewed=reviewed):
+            return None
+        return found
+
+    async def fill(self, plan: TransferPlan, ctx: Context, data: Any) -> None:
+        """The page's persons, built by one statement in the mutation's transaction and put in their place
+        in the executor's answer."""
+        if ctx.transferred is None:
+            return  # not a page (a denial, a replayed denial)
+        ids, items = ctx.transferred
+        for fill in plan.fills:
+            arguments = plan.arguments(fill, ids, items, ctx.today)
+            plan.put(data, fill, orjson.loads(await ctx.db.fetchval(fill.compiled.sql, *arguments)))
+        self.answered += 1
 
     def _seal(self, row: Any, values: Mapping[str, Any]) -> None:
         """Seal the entry the statement appended (committed with it), from what the server sent and the

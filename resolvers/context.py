@@ -47,6 +47,10 @@ class Context:
     audit: AuditCollector = field(default_factory=AuditCollector)  # アクセス記録 of this request
     introspection: bool = True  # whether this principal may introspect (resolvers/introspection.py)
     reviewed_document: bool = False  # a trusted client's imported document (resolvers/limits.py)
+    # A transfer page whose persons' information one planned statement builds (resolvers/planner/
+    # payloads.py): the resolver leaves it out and names the page's persons and items here.
+    planned_information: bool = False
+    transferred: tuple[list[int], list[str]] | None = None
 
     def __repr__(self) -> str:
         return f"Context(subject={self.principal.subject!r}, today={self.today.isoformat()})"

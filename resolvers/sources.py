@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Final
 
 import strawberry
@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy.sql.selectable import ScalarSelect
 from strawberry.types.base import StrawberryList, StrawberryObjectDefinition, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
@@ -91,6 +92,7 @@ class Columns:
     (computed by their templates, once per namespace)."""
 
     def __init__(self, selectable: Any, source: TableSource, env: StatementEnv) -> None:
+        self._selectable = selectable
         self._c = selectable.c
         self._source = source
         self._env = env
@@ -105,7 +107,12 @@ class Columns:
         if template is None:
             raise AttributeError(f"{self._source.name} has no column {name!r}")
         if name not in self._derived:
-            self._derived[name] = template(self, self._env)
+            value = template(self, self._env)
+            if isinstance(value, ScalarSelect):
+                # a subquery of this row, wherever it is used: a relation reads it a level deeper, where
+                # automatic correlation would not find the row and would join the whole table instead
+                value = value.correlate(self._selectable)
+            self._derived[name] = value
         return self._derived[name]
 
 
@@ -301,15 +308,15 @@ def _embedded(inner: Callable[[Any], Any], present: Callable[[Any], bool] | None
 
 @dataclass(frozen=True)
 class Relation:
-    """A relation field bound to its tables: what the DataLoader of the field runs and builds."""
+    """A relation field bound to its tables. For strawberry's executor, what the field's DataLoader runs
+    and builds (made on first use: the planner needs only the tables; what is provided is never built
+    from rows here)."""
 
     field: StrawberryField
     source: RelationSource
     child: type
-    shape: Shape
     table: TableSource
     many: bool  # a list (else the first row or null)
-    statement: Select[Any]  # WHERE key = ANY(:keys), :today and the params bound
 
     @property
     def name(self) -> str:
@@ -319,10 +326,33 @@ class Relation:
     def audited(self) -> bool:
         return self.table.audited
 
+    @cached_property
+    def shape(self) -> Shape:
+        return shape_of(self.child)
+
+    @cached_property
+    def statement(self) -> Select[Any]:
+        """``WHERE key = ANY(:keys)``, with ``:today`` and the params bound: built once per process."""
+        source, table = self.source, self.table
+        alias = table_named(table.name).alias(table.name[:1] + "0")
+        env = StatementEnv(bindparam(TODAY, type_=Date))
+        columns = Columns(alias, table, env)
+        key = alias.c[source.key]
+        key_type = String if isinstance(key.type, String) else BigInteger
+        conditions = [key == any_(bindparam(KEYS, type_=ARRAY(key_type)))]
+        if source.where is not None:
+            params = Params({n: bindparam(f"p_{n}", type_=bind_type(t)) for n, t in source.params.items()})
+            conditions += source.where(columns, env, params)
+        statement = select(key.label("__key"), *self.shape.select_list(columns, alias)).where(*conditions)
+        ordering = order_by(columns, source.order_by)
+        if source.single:
+            return statement.ext(distinct_on(key)).order_by(key, *ordering)
+        return statement.order_by(*ordering)
+
 
 @cache
 def relation_of(field: StrawberryField) -> Relation:
-    """The relation ``field`` declares, with its statement (built once per process)."""
+    """The relation ``field`` declares (one per field and process)."""
     source = source_of(field)
     if not isinstance(source, RelationSource):
         raise TypeError(f"{field.python_name} declares no relation")
@@ -330,20 +360,4 @@ def relation_of(field: StrawberryField) -> Relation:
     table = table_of(child)
     if table is None:
         raise TypeError(f"{child.__name__} states no table")
-    shape = shape_of(child)
-    alias = table_named(table.name).alias(table.name[:1] + "0")
-    env = StatementEnv(bindparam(TODAY, type_=Date))
-    columns = Columns(alias, table, env)
-    key = alias.c[source.key]
-    key_type = String if isinstance(key.type, String) else BigInteger
-    conditions = [key == any_(bindparam(KEYS, type_=ARRAY(key_type)))]
-    if source.where is not None:
-        params = Params({n: bindparam(f"p_{n}", type_=bind_type(t)) for n, t in source.params.items()})
-        conditions += source.where(columns, env, params)
-    statement = select(key.label("__key"), *shape.select_list(columns, alias)).where(*conditions)
-    ordering = order_by(columns, source.order_by)
-    if source.single:
-        statement = statement.ext(distinct_on(key)).order_by(key, *ordering)
-    else:
-        statement = statement.order_by(*ordering)
-    return Relation(field, source, child, shape, table, is_list, statement)
+    return Relation(field, source, child, table, is_list)

@@ -41,6 +41,7 @@ __all__ = [
     "pseudonym",
     "record_decision",
     "record_duty_check",
+    "remember_document_hash",
     "use_document_id_source",
     "use_pseudonym_key",
 ]
@@ -121,6 +122,12 @@ def document_hash(document: DocumentNode) -> str:
 
 _HASHES_KEPT: Final = 512
 _hashes: dict[str, str] = {}
+
+
+def remember_document_hash(text: str, document: DocumentNode) -> None:
+    """Have spans name ``text`` by this tree's hash (the read planner runs another tree for the same
+    text, and spans name the document the client sent)."""
+    _cached_hash(text, document)
 
 
 def _cached_hash(text: str | None, document: DocumentNode) -> str:

@@ -336,7 +336,13 @@ async def _page(
     unmatched: list[str],
     held_back: Sequence[Row[Any]] = (),
 ) -> TransferPage:
-    information = await gather(ctx.loaders, [pid for pid, _ in persons_of_page], items, as_of=ctx.today)
+    ids = [pid for pid, _ in persons_of_page]
+    if ctx.planned_information:
+        # one statement builds what is sent of each person, in this transaction (resolvers/planner/payloads.py)
+        ctx.transferred = (ids, list(items))
+        information: dict[int, Any] = dict.fromkeys(ids)
+    else:
+        information = await gather(ctx.loaders, ids, items, as_of=ctx.today)
     transferred = [
         TransferredPerson(addressee_code=code, information=information[pid]) for pid, code in persons_of_page
     ]

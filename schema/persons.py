@@ -31,7 +31,8 @@ from .enums import CareLevel, InsuredCategory, MoveReason, Relationship, Residen
 from .errors import BadUserInput
 from .levies import Levy
 from .qualifications import Qualification
-from .sources import Env, column, embedded, individual_number, related, relation, table
+from .sources import column, embedded, individual_number, related, relation, table
+from .validity import valid_on_request_date
 
 __all__ = [
     "FISCAL_YEAR_RANGE",
@@ -125,17 +126,6 @@ class Household:
     )
 
 
-def _valid_on_request_date(row: Any, env: Env, params: Any) -> list[Any]:
-    """Decided, not cancelled by the request date, and the date within the validity period."""
-    return [
-        row.care_level.is_not(None),
-        row.decided_on.is_not(None),
-        row.valid_from <= env.today,
-        row.valid_to >= env.today,
-        or_(row.cancelled_on.is_(None), row.cancelled_on > env.today),
-    ]
-
-
 def _fiscal_year(values: Mapping[str, Any]) -> dict[str, Any]:
     fiscal_year = values.get("fiscal_year")
     if fiscal_year is not None and not FISCAL_YEAR_RANGE[0] <= fiscal_year <= FISCAL_YEAR_RANGE[1]:
@@ -206,7 +196,7 @@ class Person:
     )
     current_certification: Certification | None = relation(
         "person_id",
-        where=_valid_on_request_date,
+        where=valid_on_request_date,
         order_by=("valid_from desc", "id desc"),  # the latest start wins
         single=True,
         description="The decided, uncancelled certification valid on the request date (latest start wins).",

@@ -22,7 +22,8 @@ from policies.outcomes import DENIED_CODES, RECORD_OUTCOMES, STEP_CODES
 from .duties import READ_PERSONS, requires_duty
 from .legal_bases import Direction, InformationItem, LegalBasis, LocalizedText
 from .persons import PageInfo, Person
-from .provided import ProvidedInformation
+from .provided import PERSON_DERIVED, ProvidedInformation
+from .sources import column, embedded, table
 
 __all__ = [
     "DenialCode",
@@ -171,9 +172,10 @@ class Denied:
 
 
 @strawberry.type(description="One person of a transfer page, identified by the 宛名コード.")
+@table("persons", derived=PERSON_DERIVED)
 class TransferredPerson:
-    addressee_code: str = strawberry.field(description="宛名コード")
-    information: ProvidedInformation
+    addressee_code: str = column(description="宛名コード")
+    information: ProvidedInformation = embedded()
 
 
 @strawberry.type(

@@ -22,12 +22,14 @@ from typing import Any, Final, Protocol, TypeVar
 import strawberry
 
 __all__ = [
+    "ITEM",
     "SOURCE",
     "ColumnSource",
     "EmbeddedSource",
     "Env",
     "ExpressionSource",
     "NumberSource",
+    "ParameterSource",
     "RelationSource",
     "TableSource",
     "column",
@@ -35,6 +37,8 @@ __all__ = [
     "embedded",
     "expression",
     "individual_number",
+    "item_of",
+    "parameter",
     "related",
     "relation",
     "source_of",
@@ -44,6 +48,8 @@ __all__ = [
 
 SOURCE: Final = "kaigo.source"
 """The key of a field's source in ``StrawberryField.metadata``."""
+ITEM: Final = "kaigo.item"
+"""The key of the information item (情報項目) a field of what is provided belongs to."""
 
 T = TypeVar("T")
 
@@ -123,6 +129,13 @@ class ExpressionSource:
 
 
 @dataclass(frozen=True)
+class ParameterSource:
+    """A value of the request's, the same for every object of the answer."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class NumberSource:
     """The individual number (個人番号): encrypted at rest, decrypted by the server only, never by the
     database. ``context``: the column bound into the ciphertext as associated data."""
@@ -131,7 +144,7 @@ class NumberSource:
     context: str
 
 
-Source = ColumnSource | EmbeddedSource | RelationSource | ExpressionSource | NumberSource
+Source = ColumnSource | EmbeddedSource | RelationSource | ExpressionSource | NumberSource | ParameterSource
 
 
 def table(
@@ -151,6 +164,13 @@ def table_of(cls: Any) -> TableSource | None:
     return found
 
 
+def item_of(field: Any) -> str | None:
+    """The information item a field belongs to (null unless the answer covers it), if any."""
+    metadata = getattr(field, "metadata", None) or {}
+    found: str | None = metadata.get(ITEM)
+    return found
+
+
 def source_of(field: Any) -> Source | None:
     """The source declared on a StrawberryField (None: the field has none, the planner declines it)."""
     metadata = getattr(field, "metadata", None) or {}
@@ -158,10 +178,18 @@ def source_of(field: Any) -> Source | None:
     return found
 
 
-def _field(source: Source, description: str | None, directives: Sequence[object], **kw: Any) -> Any:
-    return strawberry.field(
-        description=description, directives=list(directives), metadata={SOURCE: source}, **kw
-    )
+def _field(
+    source: Source,
+    description: str | None,
+    directives: Sequence[object],
+    *,
+    item: str | None = None,
+    **kw: Any,
+) -> Any:
+    metadata: dict[str, Any] = {SOURCE: source}
+    if item is not None:
+        metadata[ITEM] = item
+    return strawberry.field(description=description, directives=list(directives), metadata=metadata, **kw)
 
 
 def column(
@@ -176,13 +204,13 @@ def embedded(
     prefix: str = "",
     present_if_any: Sequence[str] = (),
     present_if_all: Sequence[str] = (),
+    item: str | None = None,
     description: str | None = None,
     directives: Sequence[object] = (),
 ) -> Any:
-    """A field holding an object built from the same row."""
-    return _field(
-        EmbeddedSource(prefix, tuple(present_if_any), tuple(present_if_all)), description, directives
-    )
+    """A field holding an object built from the same row (``item``: as for :func:`relation`)."""
+    source = EmbeddedSource(prefix, tuple(present_if_any), tuple(present_if_all))
+    return _field(source, description, directives, item=item)
 
 
 def expression(sql: SqlTemplate, *, description: str | None = None, directives: Sequence[object] = ()) -> Any:
@@ -217,6 +245,8 @@ def relation(
     params: Mapping[str, type] | None = None,
     arguments: Callable[[Arguments], Arguments] | None = None,
     single: bool = False,
+    held: bool = False,
+    item: str | None = None,
     description: str | None = None,
     directives: Sequence[object] = (),
 ) -> Any:
@@ -224,9 +254,21 @@ def relation(
 
     Used as ``name: list[T] = relation(...)``, or as a decorator on a resolver that declares the field's
     arguments and returns ``related(self, info, **arguments)``: then ``arguments`` checks them and gives
-    the values of ``params`` (name → Python type), which ``where`` reads as ``params.<name>``."""
+    the values of ``params`` (name → Python type), which ``where`` reads as ``params.<name>``.
+
+    ``held``: a plain field the object is built with (what a provision sends, gathered and stored as it
+    was sent: schema/provided.py), read by the planner from the declaration. ``item``: the information
+    item (情報項目) the field belongs to: null unless the answer covers it."""
     source = RelationSource(key, parent, tuple(order_by), where, arguments, dict(params or {}), single)
+    if held:
+        return _field(source, description, directives, item=item)
     return _field(source, description, directives, resolver=_related_without_arguments)
+
+
+def parameter(name: str, *, description: str | None = None, directives: Sequence[object] = ()) -> Any:
+    """A field whose value is one of the request's (the same for every object of the answer): the items
+    a provision covers, say. The object is built with it; the planner binds it."""
+    return _field(ParameterSource(name), description, directives)
 
 
 def computed(sql: SqlTemplate) -> dict[str, Any]:

@@ -74,17 +74,39 @@ class Pair:
 
     async def both(self, role: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send to both apps; the answers must be byte-identical. The answer, parsed."""
-        headers = {"Authorization": f"Bearer {self.tokens(role, DEPARTMENT.get(role))}"}
+        return await self._both(self.tokens(role, DEPARTMENT.get(role)), role, query, variables)
+
+    async def both_department(
+        self, department: str, query: str, variables: dict[str, Any], *, executor_first: bool
+    ) -> dict[str, Any]:
+        """A receiving department's request to both apps (a mutation: whichever goes second replays)."""
+        token = self.tokens("receiving_department", department)
+        return await self._both(token, department, query, variables, executor_first=executor_first)
+
+    async def _both(
+        self,
+        token: str,
+        who: str,
+        query: str,
+        variables: dict[str, Any] | None,
+        *,
+        executor_first: bool = False,
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"}
         body: dict[str, Any] = {"query": query, "extensions": apq(query)}
         if variables is not None:
             body["variables"] = variables
         reads = self.planner_app.state.graphql.reads
         before = reads.answered
-        mine = await self.planner.post("/graphql", json=body, headers=headers)
-        theirs = await self.executor.post("/graphql", json=body, headers=headers)
+        if executor_first:
+            theirs = await self.executor.post("/graphql", json=body, headers=headers)
+            mine = await self.planner.post("/graphql", json=body, headers=headers)
+        else:
+            mine = await self.planner.post("/graphql", json=body, headers=headers)
+            theirs = await self.executor.post("/graphql", json=body, headers=headers)
         self.sent += 1
         self.planned += reads.answered - before
-        detail = f"\n--- {role}: {query}\n--- variables: {variables}\n--- planner: {mine.text[:3000]}\n--- executor: {theirs.text[:3000]}"
+        detail = f"\n--- {who}: {query}\n--- variables: {variables}\n--- planner: {mine.text[:3000]}\n--- executor: {theirs.text[:3000]}"
         assert mine.status_code == theirs.status_code, detail
         assert mine.headers["content-type"] == theirs.headers["content-type"], detail
         assert mine.content == theirs.content, detail
@@ -179,9 +201,9 @@ async def data(city: Any, vault: NumberVault) -> Data:
     return Data((*ids, str(top + 1)), tuple(prefixes[:12]), numbers)
 
 
-def _operations(path: Path) -> list[tuple[str, str]]:
+def _operations(path: Path, kind: str = "query") -> list[tuple[str, str]]:
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    return [(o["name"], o["body"]) for o in manifest["operations"] if o.get("type") == "query"]
+    return [(o["name"], o["body"]) for o in manifest["operations"] if o.get("type") == kind]
 
 
 def _roles_accepting(body: str) -> list[str]:
@@ -376,3 +398,61 @@ async def test_the_planner_records_what_the_executor_records(pair: Pair, data: D
         executor, planner = last  # the planner's request was sent first
         assert tuple(planner) == tuple(executor)
         assert int(person) in planner.person_ids and len(planner.person_ids) >= 1
+
+
+async def test_transfer_pages_answer_alike(pair: Pair) -> None:
+    """Every transfer entry: a department pages through the city with its registered document, and with
+    a document selecting everything that is sent; each page is sent to both apps (one creates the
+    record, the other replays it: the answers must be one). What is sent of each person comes from one
+    planned statement on the planner's side."""
+    from policies.legal_bases import Direction, entries
+
+    from .provision_documents import DECIDE_TRANSFER, REQUEST_TRANSFER, TRANSFER, today
+
+    before = pair.planned
+    chief = {"Authorization": f"Bearer {pair.tokens('kaigo_section_chief')}"}
+    for n, row in enumerate(entries(Direction.TRANSFER, today())):
+        dept, items = row.counterparty, sorted(row.items)
+        headers = {"Authorization": f"Bearer {pair.tokens('receiving_department', dept)}"}
+        registered = next(
+            body
+            for name, body in _operations(ROOT / "documents" / f"{dept}.json", kind="mutation")
+            if name == "TransferInformation"
+        )
+        for k, document in enumerate((registered, TRANSFER)):  # a permission serves one request
+            apply = {
+                "requestId": f"planner-{n}-{k}",
+                "basisItem": row.item,
+                "items": items,
+                "purpose": row.purpose[:100],
+                "validFrom": today().isoformat(),
+                "validTo": today().isoformat(),
+            }
+            applied = await pair.planner.post(
+                "/graphql", json={"query": REQUEST_TRANSFER, "variables": {"input": apply}}, headers=headers
+            )
+            permission = applied.json()["data"]["requestTransferPermission"]["permission"]["id"]
+            decided = await pair.planner.post(
+                "/graphql",
+                json={"query": DECIDE_TRANSFER, "variables": {"id": permission, "approve": True}},
+                headers=chief,
+            )
+            assert decided.status_code == 200 and "errors" not in decided.json(), decided.text
+            after = None
+            for page in range(20):
+                values = {
+                    "requestId": f"planner-{n}-{k}-pages",
+                    "permissionId": permission,
+                    "items": items,
+                    "first": 7,
+                    "after": after,
+                }
+                answer = await pair.both_department(
+                    dept, document, {"input": values}, executor_first=page % 2 == 1
+                )
+                result = answer["data"]["transferInformation"]
+                assert result["__typename"] == "TransferPage", result
+                if not result["pageInfo"]["hasNextPage"]:
+                    break
+                after = result["pageInfo"]["endCursor"]
+    assert pair.planned - before >= 12

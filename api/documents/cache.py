@@ -41,7 +41,7 @@ from resolvers.limits import DocumentMeasure, holds_string_literal, measure_docu
 
 from .ids import document_id
 
-__all__ = ["DocumentCache", "PreparedDocument", "TextCache", "prepare_document"]
+__all__ = ["DocumentCache", "PreparedDocument", "TextCache", "prepare_document", "prepare_node"]
 
 
 @dataclass(eq=False)
@@ -60,7 +60,7 @@ class PreparedDocument:
     traceable: bool = True
     # the read planner's plans of its operations, per view and operation name (api/reads.py); None:
     # the planner declines it there
-    read_plans: dict[tuple[frozenset[str], str | None], Any] = field(default_factory=dict)
+    read_plans: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def validate(self, schema: Schema, duties: frozenset[str]) -> bool:
         """Whether the view of ``duties`` accepts the document (graphql-core, once per view), its
@@ -102,6 +102,19 @@ class PreparedDocument:
         if measure is None:
             raise ValueError("the document is not valid for this view")
         return measure.errors(None if reviewed else variables)
+
+
+def prepare_node(document: PreparedDocument, node: DocumentNode) -> PreparedDocument:
+    """Another tree for a document already validated for a view (the read planner's version of it):
+    run through ``running`` like the document itself, named on spans as the document is."""
+    return PreparedDocument(
+        document.id,
+        document.text,
+        node,
+        document.operation_name,
+        document.operation_type,
+        traceable=document.traceable,
+    )
 
 
 def prepare_document(

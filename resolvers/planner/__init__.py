@@ -5,7 +5,8 @@ it does not cover), ``sql`` turns that into one statement (the audit entry ridin
 request's values and finishes the answer (the individual numbers, decrypted by the server only).
 """
 
+from .payloads import TransferPlan, plan_transfer
 from .plan import Bound, ReadPlan, plan_read
 from .tree import Declined
 
-__all__ = ["Bound", "Declined", "ReadPlan", "plan_read"]
+__all__ = ["Bound", "Declined", "ReadPlan", "TransferPlan", "plan_read", "plan_transfer"]

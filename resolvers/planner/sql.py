@@ -13,7 +13,7 @@ and shape (which optional conditions of a persons filter are given) and prepared
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -35,15 +35,28 @@ from sqlalchemy import (
     true,
     union,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by, distinct_on
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
 from sqlalchemy.sql.expression import bindparam
 
 from ..persons import CURSOR_PREFIX, PARAMETER_TYPES, page_statement, person_conditions
 from ..sources import Columns, StatementEnv, bind_type, order_by, table_named
-from .tree import Column, Const, Declined, Embedded, Expression, Number, Obj, Operation, Related, Root
+from .tree import (
+    Column,
+    Const,
+    Declined,
+    Embedded,
+    Expression,
+    Gated,
+    Number,
+    Obj,
+    Operation,
+    Param,
+    Related,
+    Root,
+)
 
-__all__ = ["AUDIT_PARAMETERS", "Compiled", "compile_statement"]
+__all__ = ["AUDIT_PARAMETERS", "Compiled", "compile_persons_objects", "compile_statement"]
 
 TODAY: Final = "today"
 AUDIT_PARAMETERS: Final = {
@@ -85,6 +98,26 @@ class _Scope:
 
 
 @dataclass
+class _Level:
+    """Rows read many at once (a page, and under it every relation's rows): how to list a column of its
+    rows for the page (``rows``: a fresh alias, its columns, its conditions), and the grouped subqueries
+    joined to it."""
+
+    rows: Callable[[], tuple[Any, Columns, list[Any]]]
+    joins: list[tuple[Any, Any]] = field(default_factory=list)
+
+    def values(self, column: str) -> Any:
+        """``SELECT <column> FROM <this level's rows of the page>`` (a derived column too)."""
+        alias, columns, conditions = self.rows()
+        return select(getattr(columns, column)).select_from(alias).where(*conditions)
+
+    def joined(self, base: Any) -> Any:
+        for group, condition in self.joins:
+            base = base.outerjoin(group, condition)
+        return base
+
+
+@dataclass
 class _Build:
     operation: Operation
     shapes: Sequence[Any]
@@ -98,13 +131,13 @@ class _Build:
 
     # --- objects -------------------------------------------------------------------------------
 
-    def obj(self, obj: Obj, row: Columns, scope: _Scope | None) -> Any:
+    def obj(self, obj: Obj, row: Columns, scope: _Scope | _Level | None) -> Any:
         pairs: list[Any] = []
         for key, node in obj.fields:
             pairs += [text(key), self.value(node, row, scope)]
         return func.json_build_object(*pairs, type_=JSON)
 
-    def value(self, node: Any, row: Columns, scope: _Scope | None) -> Any:
+    def value(self, node: Any, row: Columns, scope: _Scope | _Level | None, gate: Any = None) -> Any:
         if isinstance(node, Column):
             return _enum(_text(getattr(row, node.name), node.text), node.enum)
         if isinstance(node, Expression):
@@ -126,15 +159,73 @@ class _Build:
                 return built
             return case((_all(conditions), built), else_=null())
         if isinstance(node, Related):
+            if isinstance(scope, _Level):
+                return self.grouped(node, row, scope, gate)
             return self.related(node, row, scope)
+        if isinstance(node, Param):
+            return self.param(f"x_{node.name}", JSON())
+        if isinstance(node, Gated):
+            covered = self.param(f"item_{node.item}", Boolean())
+            return case((covered, self.value(node.node, row, scope, covered)), else_=null())
         raise Declined("an unknown node")
+
+    def grouped(self, node: Related, row: Columns, level: _Level, gate: Any) -> Any:
+        """A relation of many rows of the level at once (a page of persons): the children of every row of
+        the level grouped by their key in one subquery, joined to the level — one pass over the child
+        table instead of one subquery per row."""
+        relation = node.relation
+        source = relation.source
+        if node.audited:
+            raise Declined("persons under a page of what is sent")
+        child_table = table_named(relation.table.name).alias()
+        child = Columns(child_table, relation.table, self.env)
+        params = self.params_of(node) if source.where is not None else None
+
+        def rows() -> tuple[Any, Columns, list[Any]]:
+            """This child level's rows for the page: a fresh alias, its conditions."""
+            alias = table_named(relation.table.name).alias()
+            columns = Columns(alias, relation.table, self.env)
+            found = [getattr(columns, source.key).in_(level.values(source.parent))]
+            if source.where is not None:
+                found += source.where(columns, self.env, params)
+            return alias, columns, found
+
+        conditions = [getattr(child, source.key).in_(level.values(source.parent))]
+        if source.where is not None:
+            conditions += source.where(child, self.env, params)
+        if gate is not None:
+            conditions.append(gate)  # an item the answer does not cover is not read at all
+        child_level = _Level(rows)
+        built = self.obj(node.obj, child, child_level)
+        key = getattr(child, source.key)
+        ordering = order_by(child, source.order_by)
+        joined = child_level.joined(child_table)
+        if relation.many:
+            aggregate = func.json_agg(aggregate_order_by(built, *ordering) if ordering else built, type_=JSON)
+            found = (
+                select(key.label("k"), aggregate.label("j"))
+                .select_from(joined)
+                .where(*conditions)
+                .group_by(key)
+            )
+        else:
+            found = (
+                select(key.label("k"), built.label("j"))
+                .select_from(joined)
+                .where(*conditions)
+                .ext(distinct_on(key))
+                .order_by(key, *ordering)
+            )
+        group = found.subquery()
+        level.joins.append((group, group.c.k == getattr(row, source.parent)))
+        return func.coalesce(group.c.j, _EMPTY_LIST) if relation.many else group.c.j
 
     def related(self, node: Related, row: Columns, scope: _Scope | None) -> Any:
         relation = node.relation
         source = relation.source
         parent_value = getattr(row, source.parent)
         if node.audited:
-            if scope is None:
+            if not isinstance(scope, _Scope):
                 raise Declined("persons under an object that is not a person")
             child_scope = self.scope_of(node, scope)
             child_table = child_scope.cte
@@ -436,7 +527,33 @@ def compile_statement(operation: Operation, shapes: Sequence[Any], *, audited: b
     """The statement of ``operation`` for these root shapes (one per root: a persons root's given
     parameters, else None)."""
     build = _Build(operation, shapes)
-    statement = build.statement(audited)
+    return _compiled(build.statement(audited), build)
+
+
+def compile_persons_objects(obj: Obj) -> Compiled:
+    """One object per person of ``:ids``, in their order, as one JSON array: a transfer page
+    (resolvers/planner/payloads.py). Each relation is read for the whole page at once, grouped by its
+    key. Parameters: ``ids``, ``today``, and the object's own (items covered, the request's values)."""
+    build = _Build(Operation(None, None, ()), ())  # type: ignore[arg-type]
+    assert obj.table is not None
+    table = obj.table
+    ids_param = build.param("ids", ARRAY(BigInteger()))
+    ids = func.unnest(ids_param).table_valued("id", with_ordinality="ord").render_derived()
+    persons = table_named("persons").alias("p")
+
+    def rows() -> tuple[Any, Columns, list[Any]]:
+        alias = table_named("persons").alias()
+        return alias, Columns(alias, table, build.env), [alias.c.id == func.any(ids_param)]
+
+    top = _Level(rows)
+    built = build.obj(obj, Columns(persons, table, build.env), top)
+    aggregate = func.json_agg(aggregate_order_by(built, ids.c.ord), type_=JSON)
+    joined = top.joined(ids.join(persons, persons.c.id == ids.c.id))
+    statement = select(cast(func.coalesce(aggregate, _EMPTY_LIST), Text)).select_from(joined)
+    return _compiled(statement, build)
+
+
+def _compiled(statement: Any, build: _Build) -> Compiled:
     compiled = statement.compile(dialect=_DIALECT)
     positions = []
     for name in compiled.positiontup or ():

@@ -30,6 +30,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    is_abstract_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types.arguments import convert_arguments
@@ -41,9 +42,11 @@ from schema.sources import (
     EmbeddedSource,
     ExpressionSource,
     NumberSource,
+    ParameterSource,
     RelationSource,
     SqlTemplate,
     TableSource,
+    item_of,
     source_of,
     table_of,
 )
@@ -57,10 +60,12 @@ __all__ = [
     "Declined",
     "Embedded",
     "Expression",
+    "Gated",
     "Node",
     "Number",
     "Obj",
     "Operation",
+    "Param",
     "Related",
     "Root",
     "read_operation",
@@ -112,6 +117,21 @@ class Const:
 
 
 @dataclass(frozen=True)
+class Param:
+    """A value of the request's, bound as a parameter (JSON)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Gated:
+    """A field null unless the answer covers its information item (a boolean parameter per item)."""
+
+    item: str
+    node: Any
+
+
+@dataclass(frozen=True)
 class Number:
     """個人番号: the ciphertext and its associated data travel to the server, which decrypts."""
 
@@ -138,7 +158,7 @@ class Related:
         return self.relation.audited
 
 
-Node = Column | Expression | Const | Number | Embedded | Related
+Node = Column | Expression | Const | Number | Embedded | Related | Param | Gated
 
 
 @dataclass(frozen=True)
@@ -169,6 +189,11 @@ class Obj:
                 found.update(inner, node.any_of, node.all_of)
             elif isinstance(node, Related):
                 found.add(node.relation.source.parent)
+            elif isinstance(node, Gated):
+                inner = Obj(self.typename, (("", node.node),), self.table).needs()
+                if inner is None:
+                    return None
+                found |= inner
         return found
 
 
@@ -196,10 +221,18 @@ class Operation:
 
 
 class _Collector:
-    def __init__(self, document: DocumentNode) -> None:
+    """Fields grouped by response key, as the executor collects them. A fragment on another type
+    declines the operation, or — for the members of a union (``other_types="skip"``) — is another
+    member's and is skipped; a fragment on an abstract type the object belongs to is its own."""
+
+    def __init__(
+        self, document: DocumentNode, schema: GraphQLSchema | None = None, other_types: str = "decline"
+    ) -> None:
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
+        self.schema = schema
+        self.skip = other_types == "skip"
 
     def collect(
         self, parent: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
@@ -208,6 +241,15 @@ class _Collector:
         for selection_set in selection_sets:
             self._into(parent, selection_set, grouped, set())
         return grouped
+
+    def _applies(self, condition: str | None, parent: GraphQLObjectType) -> bool:
+        if condition is None or condition == parent.name:
+            return True
+        if not self.skip:
+            raise Declined("a fragment on another type")
+        assert self.schema is not None
+        named = self.schema.get_type(condition)
+        return named is not None and is_abstract_type(named) and self.schema.is_sub_type(named, parent)
 
     def _into(
         self,
@@ -224,20 +266,20 @@ class _Collector:
                 grouped.setdefault(key, []).append(selection)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                if condition is not None and condition.name.value != parent.name:
-                    raise Declined("a fragment on another type")
-                self._into(parent, selection.selection_set, grouped, seen)
+                if self._applies(condition.name.value if condition is not None else None, parent):
+                    self._into(parent, selection.selection_set, grouped, seen)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 if name in seen:
                     continue
                 seen.add(name)
                 fragment = self.fragments.get(name)
-                if fragment is None or fragment.type_condition.name.value != parent.name:
-                    raise Declined("a fragment on another type")
+                if fragment is None:
+                    raise Declined("an unknown fragment")
                 if fragment.directives or getattr(fragment, "variable_definitions", None):
                     raise Declined("a fragment with directives or variables")
-                self._into(parent, fragment.selection_set, grouped, seen)
+                if self._applies(fragment.type_condition.name.value, parent):
+                    self._into(parent, fragment.selection_set, grouped, seen)
 
 
 # --- the tree ---------------------------------------------------------------------------------------
@@ -247,12 +289,6 @@ def _named(gtype: Any) -> Any:
     while isinstance(gtype, GraphQLNonNull | GraphQLList):
         gtype = gtype.of_type
     return gtype
-
-
-def _is_list(gtype: Any) -> bool:
-    if isinstance(gtype, GraphQLNonNull):
-        gtype = gtype.of_type
-    return isinstance(gtype, GraphQLList)
 
 
 def _enum_names(strawberry_type: Any) -> Mapping[str, str] | None:
@@ -267,7 +303,7 @@ class _Reader:
     def __init__(self, schema: Any, document: DocumentNode) -> None:
         self.schema = schema  # strawberry
         self.graphql: GraphQLSchema = schema._schema
-        self.collector = _Collector(document)
+        self.collector = _Collector(document, self.graphql)
         self.relations: list[Related] = []
         self.numbers: list[tuple[str, ...]] = []
         self._index = 0
@@ -307,6 +343,19 @@ class _Reader:
         prefix: str,
         path: tuple[str, ...],
     ) -> Node:
+        item = item_of(sfield)
+        found = self.ungated(definition, sfield, group, table, prefix, path)
+        return Gated(item, found) if item is not None else found
+
+    def ungated(
+        self,
+        definition: GraphQLField,
+        sfield: StrawberryField,
+        group: Sequence[FieldNode],
+        table: TableSource,
+        prefix: str,
+        path: tuple[str, ...],
+    ) -> Node:
         source = source_of(sfield)
         if source is None:
             raise Declined(f"a field without a source ({sfield.python_name})")
@@ -324,6 +373,8 @@ class _Reader:
         if isinstance(source, NumberSource):
             self.numbers.append(path)
             return Number(source.column, source.context)
+        if isinstance(source, ParameterSource):
+            return Param(source.name)
         child_type = _named(definition.type)
         if not isinstance(child_type, GraphQLObjectType):
             raise Declined("an abstract type")
@@ -348,8 +399,15 @@ class _Reader:
         return related
 
     def person(self, gtype: GraphQLObjectType, nodes: Sequence[FieldNode], path: tuple[str, ...]) -> Obj:
+        obj = self.person_like(gtype, nodes, path)
+        assert obj.table is not None and obj.table.name == "persons"
+        return obj
+
+    def person_like(self, gtype: GraphQLObjectType, nodes: Sequence[FieldNode], path: tuple[str, ...]) -> Obj:
+        """An object of a type read from a row of its own table (a person, what is sent of one)."""
         source = table_of(gtype.extensions[_BACKREF].origin)
-        assert source is not None and source.name == "persons"
+        if source is None:
+            raise Declined("a type without a table")
         return self.obj(gtype, nodes, source, "", path)
 
 
