@@ -28,7 +28,6 @@ import asyncio
 import base64
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ for path in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(path))
 
 from harness import city, floor, report  # noqa: E402
-from harness.load import LoadResult, Wrk  # noqa: E402
+from harness.load import LoadResult, Wrk, combine  # noqa: E402
 from harness.machine import (  # noqa: E402
     Identity,
     cpu_busy,
@@ -91,20 +90,6 @@ def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _combine(results: list[LoadResult]) -> dict[str, Any]:
-    requests = sum(r.requests for r in results)
-    seconds = sum(r.seconds for r in results)
-    return {
-        "rps": round(requests / seconds, 1) if seconds else 0.0,
-        "p50_ms": round(statistics.median(r.p50_ms for r in results), 3),
-        "p95_ms": round(statistics.median(r.p95_ms for r in results), 3),
-        "p99_ms": round(statistics.median(r.p99_ms for r in results), 3),
-        "requests": requests,
-        "errors": sum(r.errors for r in results),
-        "slices": len(results),
-    }
-
-
 def measure(wrk: Wrk, server: Server, requests: Path, c: int, seconds: float) -> LoadResult:
     """One wrk run, then wait until the server has finished what wrk left in flight."""
     result = wrk.run(server.url, requests, c, seconds)
@@ -132,7 +117,7 @@ def alternate(
                 spent[key][n] += d
     out = []
     for key in ("a", "b"):
-        combined = _combine(got[key])
+        combined = combine(got[key])
         app_s, busy_s, all_s = spent[key]
         n = max(1, combined["requests"])
         combined.update(
@@ -343,8 +328,8 @@ async def main(argv: list[str] | None = None) -> int:
                 await replay.close()
                 await app.close()
             floor_ms, app_ms = floor.summary(floor_times), floor.summary(app_times)
-            http = _combine(http_runs["fixed"])
-            shipped = _combine(http_runs["shipped"])
+            http = combine(http_runs["fixed"])
+            shipped = combine(http_runs["shipped"])
             result["floor"] = {
                 "floor_ms": floor_ms,
                 "in_process_ms": app_ms,

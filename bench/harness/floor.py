@@ -118,10 +118,17 @@ def summary(seconds: list[float]) -> dict[str, float]:
     def pct(p: float) -> float:
         return round(ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))] * 1000, 3)
 
-    return {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "n": len(ordered)}
+    return {
+        "p50": pct(0.5),
+        "p90": pct(0.9),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "max": pct(1.0),
+        "n": len(ordered),
+    }
 
 
-def _args(parameters: Any) -> list[Any]:
+def bound_args(parameters: Any) -> list[Any]:
     if parameters is None:
         return []
     if isinstance(parameters, dict):
@@ -147,7 +154,7 @@ class Floor:
         for statements in requests:
             began = time.perf_counter()
             for statement, params in statements:
-                await self.conn.fetch(statement, *_args(params))
+                await self.conn.fetch(statement, *bound_args(params))
             times.append(time.perf_counter() - began)
         return times
 
@@ -176,7 +183,9 @@ async def explain(dsn: str, statements: list[tuple[str, Any]]) -> list[dict[str,
             )
         }
         for statement, params in statements:
-            raw = await conn.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, *_args(params))
+            raw = await conn.fetchval(
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, *bound_args(params)
+            )
             doc = json.loads(raw)[0] if isinstance(raw, str) else raw[0]
             nodes: list[dict[str, Any]] = []
             _walk(doc["Plan"], nodes)
