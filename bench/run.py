@@ -1,6 +1,6 @@
 """Benchmarks of issue 8: how fast, how big, and how far from the floor.
 
-    python bench/run.py            # the full city (130,000 insured), ~15-20 min on 2 cores
+    python bench/run.py            # the full city (130,000 insured), ~20-25 min on 2 cores
     python bench/run.py --quick    # a small city and short runs: a smoke test of a few minutes
 
 1. Seeds two cities (10,000 and 130,000 insured; quick: 2,000 and 6,000) into fresh databases of an
@@ -15,7 +15,10 @@
    (A B B A …) so both sides see the same machine.
 5. Scale: search and person detail on both cities, side by side; EXPLAIN of every statement; generator
    throughput; a whole-city transfer in persons/s.
-6. Writes bench/results/<UTC timestamp>.json and .md and bench/results/latest.{json,md}, prints the table.
+6. Peers (issue 14): on the small city, `kaigo serve` side by side with PostGraphile 5 (bench/peers/,
+   installed from npm on first use; skipped with the reason without npm or Node 22) and the asyncpg
+   floor, in slices of 5 s; the same data from both checked first (as bench/peers.py does alone).
+7. Writes bench/results/<UTC timestamp>.json and .md and bench/results/latest.{json,md}, prints the table.
 
 The machine is shared: absolute figures move with the neighbours' load; the ratios are taken within
 one run. Nothing printed or written names a person.
@@ -31,6 +34,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,7 +44,7 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from harness import city, floor, report  # noqa: E402
+from harness import city, floor, peer, report  # noqa: E402
 from harness.load import LoadResult, Wrk, combine  # noqa: E402
 from harness.machine import (  # noqa: E402
     Identity,
@@ -156,6 +160,45 @@ async def prepare_city(
     }
 
 
+async def peers(
+    dbs: Any,
+    small: dict[str, Any],
+    insured: int,
+    vault: NumberVault,
+    wrk: Wrk,
+    serve: Callable[[str, str], Server],
+    stop: Callable[[Server], None],
+    workers: int,
+    tmp: Path,
+    slice_s: float,
+    pairs: int,
+) -> dict[str, Any]:
+    """The peer comparison of bench/peers.py on the small city; skipped (with the reason) without Node 22."""
+    try:
+        runtime = peer.ensure_postgraphile()
+    except peer.PeerUnavailable as e:
+        _log(f"peers: skipped: {e}")
+        return {"skipped": str(e)}
+    kaigo = serve(small["url"], "peers-kaigo")
+    try:
+        comparison = peer.Comparison(
+            dsn=small["dsn"],
+            postgres_cpu=lambda: dbs.cpu_seconds("kaigo_bench_small"),
+            kaigo=kaigo,
+            inputs=small["inputs"],
+            floor_requests=small["captured"]["person_detail"]["requests"],
+            vault=vault,
+            wrk=wrk,
+            workers=workers,
+            log_dir=tmp,
+            slice_s=slice_s,
+            pairs=pairs,
+        )
+        return {**await peer.compare(comparison, runtime, _log), "insured": insured}
+    finally:
+        stop(kaigo)
+
+
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -192,6 +235,7 @@ async def main(argv: list[str] | None = None) -> int:
     slice_s = args.slice or (2.0 if quick else 4.0)
     pairs = args.pairs or (2 if quick else 4)
     capture_n = 20 if quick else 60
+    peer_slice = 2.0 if quick else 5.0
 
     wrk_bin = ensure_wrk()
     today = date.today()
@@ -433,6 +477,21 @@ async def main(argv: list[str] | None = None) -> int:
             )
             result["transfer_whole_city"] = transfer
             stop(fixed)
+
+            # Issue 14: kaigo, PostGraphile 5 and the asyncpg floor side by side on the small city.
+            result["peers"] = await peers(
+                dbs,
+                cities["small"],
+                small,
+                vault,
+                wrk,
+                serve,
+                stop,
+                workers,
+                tmp,
+                args.slice or peer_slice,
+                pairs,
+            )
             await dbs.drop_created()
     finally:
         for server in list(servers):
