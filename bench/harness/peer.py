@@ -185,25 +185,21 @@ def request_date() -> date:
 
 def peer_requests(op: str, inputs: Inputs, today: date) -> list[tuple[str, dict[str, Any]]]:
     """The (token, body) lines of PostGraphile's equivalent of ``op``, on the inputs kaigo's lines use."""
-    docs = _operations()
-    rows: list[tuple[str, dict[str, Any]]] = []
     if op == "person_detail":
-        doc = docs["PeerPersonDetail"]
-        for pid in inputs.person_ids:
-            variables = {**person_detail_vars(inputs, pid), "today": today.isoformat()}
-            rows.append(
-                (PEER_TOKEN, {"query": doc["body"], "operationName": doc["name"], "variables": variables})
-            )
+        doc = _operations()["PeerPersonDetail"]
+        variables = [person_detail_vars(inputs, pid) for pid in inputs.person_ids]
     elif op == "kana_search":
-        doc = docs["PeerPersonSearch"]
-        for prefix in inputs.prefixes:
-            variables = {"prefix": prefix, "today": today.isoformat()}
-            rows.append(
-                (PEER_TOKEN, {"query": doc["body"], "operationName": doc["name"], "variables": variables})
-            )
+        doc = _operations()["PeerPersonSearch"]
+        variables = [{"prefix": prefix} for prefix in inputs.prefixes]
     else:
         raise ValueError(op)
-    return rows
+    return [
+        (
+            PEER_TOKEN,
+            {"query": doc["body"], "operationName": doc["name"], "variables": {**v, "today": str(today)}},
+        )
+        for v in variables
+    ]
 
 
 # --- the same data --------------------------------------------------------------------------------
