@@ -33,7 +33,7 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from harness import city, floor, peer, report  # noqa: E402
+from harness import city, peer, report  # noqa: E402
 from harness.load import Wrk  # noqa: E402
 from harness.machine import Identity, data_key, database_server, ensure_wrk  # noqa: E402
 from harness.server import Server, ServerConfig  # noqa: E402
@@ -71,8 +71,6 @@ async def main(args: argparse.Namespace) -> int:
             dsn = dbs.dsn(database)
             inputs = await city.sample(dsn, today, random.Random(8))
             city.issue_tokens(identity, inputs)
-            _log("the floor's statements: person detail in-process, statements recorded")
-            captured = await floor.capture(url, vault, identity, inputs, ["person_detail"], 40)
             config = ServerConfig(
                 database_url=url,
                 data_key=key,
@@ -87,7 +85,6 @@ async def main(args: argparse.Namespace) -> int:
                 postgres_cpu=lambda: dbs.cpu_seconds(database),
                 kaigo=kaigo,
                 inputs=inputs,
-                floor_requests=captured["person_detail"]["requests"],
                 vault=vault,
                 wrk=wrk,
                 workers=args.workers,

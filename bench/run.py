@@ -31,6 +31,7 @@ import asyncio
 import base64
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -186,7 +187,6 @@ async def peers(
             postgres_cpu=lambda: dbs.cpu_seconds("kaigo_bench_small"),
             kaigo=kaigo,
             inputs=small["inputs"],
-            floor_requests=small["captured"]["person_detail"]["requests"],
             vault=vault,
             wrk=wrk,
             workers=workers,
@@ -351,20 +351,21 @@ async def main(argv: list[str] | None = None) -> int:
             result["rss_mib"]["after"] = main_server.rss_mib()
 
             # The floor: plain asyncpg, the app in-process and HTTP (wrk, one connection), in turns.
-            _log("floor: asyncpg replay, in-process app and HTTP in turns")
+            _log("floor: plain asyncpg, in-process app and HTTP in turns")
             captured = full["captured"]["person_detail"]
             rows = city.requests_for("person_detail", inputs)
+            persons = floor.floor_persons(inputs)[: len(captured["requests"])]
             replay = await floor.Floor.connect(full["dsn"])
             app = floor.InProcess(full["url"], vault, identity)
             floor_times: list[float] = []
             app_times: list[float] = []
             http_runs: dict[str, list[LoadResult]] = {"fixed": [], "shipped": []}
             try:
-                await replay.run(captured["requests"][:5])
+                await replay.run(persons[:5])
                 await app.run(rows, 5)
                 for i in range(pairs):
-                    floor_times += await replay.run(captured["requests"])
-                    times, _, _ = await app.run(rows, len(captured["requests"]), offset=i * 7)
+                    floor_times += await replay.run(persons)
+                    times, _, _ = await app.run(rows, len(persons), offset=i * 7)
                     app_times += times
                     for k, server in (("fixed", fixed), ("shipped", main_server)):
                         http_runs[k].append(measure(wrk, server, request_files["person_detail"], 1, slice_s))
@@ -383,7 +384,7 @@ async def main(argv: list[str] | None = None) -> int:
                 "ratio_request_shipped": round(shipped["p50_ms"] / floor_ms["p50"], 2),
                 "ratio_in_process": round(app_ms["p50"] / floor_ms["p50"], 2),
                 "statements": captured["statements_per_request"],
-                "data_statements": captured["data_statements_per_request"],
+                "data_statements": statistics.median(replay.statements),
             }
 
             # The layers, person detail, each side alternated, on servers with TCP_NODELAY.

@@ -40,7 +40,7 @@ import httpx
 from persistence.crypto import NumberVault
 
 from .city import Inputs, person_detail_vars, post, requests_for
-from .floor import bound_args, summary
+from .floor import FloorPerson, floor_persons, person_detail, summary
 from .load import LoadResult, Wrk, combine
 from .machine import ROOT, cpu_busy
 from .server import ProcessTree
@@ -464,21 +464,17 @@ def _rows(tree: Any) -> int:
 
 
 class FloorLoad:
-    """kaigo's data statements of person detail replayed with plain asyncpg (bench/harness/floor.py), from
-    ``c`` connections at once as wrk's connections do: the SQL alone, no GraphQL, HTTP or ORM."""
+    """The floor of person detail (bench/harness/floor.py: the read path's statements before issue 14,
+    plain asyncpg) from ``c`` connections at once, as wrk's connections load the servers."""
 
-    def __init__(self, conns: list[asyncpg.Connection], requests: list[list[tuple[str, Any]]]) -> None:
+    def __init__(self, conns: list[asyncpg.Connection], persons: list[FloorPerson]) -> None:
         self.conns = conns
-        self.requests = requests
+        self.persons = persons
+        self.statements: list[int] = []
 
     @classmethod
-    async def connect(cls, dsn: str, requests: list[list[tuple[str, Any]]], connections: int) -> FloorLoad:
-        if not requests or not any(requests):
-            raise SystemExit(
-                "the floor captured no data statement of person detail (bench/harness/floor.py records the "
-                "statements of the app's SQLAlchemy engine): nothing to replay"
-            )
-        floor = cls([await asyncpg.connect(dsn) for _ in range(connections)], requests)
+    async def connect(cls, dsn: str, persons: list[FloorPerson], connections: int) -> FloorLoad:
+        floor = cls([await asyncpg.connect(dsn) for _ in range(connections)], persons)
         await floor.run(connections, 1.0)  # warm: prepared statements, caches
         return floor
 
@@ -498,8 +494,7 @@ class FloorLoad:
             n = offset
             while time.perf_counter() < stop_at:
                 began = time.perf_counter()
-                for statement, params in self.requests[n % len(self.requests)]:
-                    await conn.fetch(statement, *bound_args(params))
+                self.statements.append(await person_detail(conn, self.persons[n % len(self.persons)]))
                 times.append(time.perf_counter() - began)
                 n += 1
 
@@ -595,18 +590,18 @@ TARGETS = {
 }
 
 METHOD = (
-    "kaigo: `kaigo serve` with production settings (bench/harness/server.py), persisted documents, real ES256 "
-    "JWTs, the audit trail. PostGraphile 5 (bench/peers/postgraphile/server.mjs): GRAPHILE_ENV=production, no "
-    "GraphiQL, explain or watch, read-only schema, the same number of worker processes (node:cluster), no "
+    "kaigo: `kaigo serve` with production settings (bench/harness/server.py), persisted documents, real ES256"
+    " JWTs, the audit trail. PostGraphile 5 (bench/peers/postgraphile/server.mjs): GRAPHILE_ENV=production, "
+    "no GraphiQL, explain or watch, read-only schema, the same number of worker processes (node:cluster), no "
     "authentication, the query text in each request (bench/peers/postgraphile/documents.json; grafast keeps "
-    "the plan of a text it has seen), one SQL statement per request. Floor: kaigo's data statements of person "
-    "detail (captured in-process, bench/harness/floor.py) replayed with plain asyncpg, one connection per "
-    "client. The sides take turns in slices (A B C, C B A, …) at each concurrency; CPU per request = CPU "
-    "seconds of the side's processes (server tree; the floor: this Python process) plus PostgreSQL's, over "
-    "the requests completed. Before measuring, both servers answer the same persons and prefixes and the "
-    "answers are compared field by field (enum names mapped to the stored codes, kaigo's derived amounts and "
-    "statuses against the same rule over the receipts PostGraphile read, the individual number against "
-    "PostGraphile's ciphertext decrypted by the bench)."
+    "the plan of a text it has seen), one SQL statement per request. Floor: the data statements of person "
+    "detail as kaigo's read path issued them before issue 14 (bench/harness/floor_person_detail.sql), with "
+    "plain asyncpg, one connection per client. The sides take turns in slices (A B C, C B A, …) at each "
+    "concurrency; CPU per request = CPU seconds of the side's processes (server tree; the floor: this Python "
+    "process) plus PostgreSQL's, over the requests completed. Before measuring, both servers answer the same "
+    "persons and prefixes and the answers are compared field by field (enum names mapped to the stored codes,"
+    " kaigo's derived amounts and statuses against the same rule over the receipts PostGraphile read, the "
+    "individual number against PostGraphile's ciphertext decrypted by the bench)."
 )
 
 
@@ -662,7 +657,6 @@ class Comparison:
     postgres_cpu: Callable[[], float | None]
     kaigo: ProcessTree
     inputs: Inputs
-    floor_requests: list[list[tuple[str, Any]]]
     vault: NumberVault
     wrk: Wrk
     workers: int
@@ -697,7 +691,7 @@ async def compare(
                 cmp.wrk.write_requests(f"peer-kaigo-{op}", requests_for(op, cmp.inputs)),
                 cmp.wrk.write_requests(f"peer-postgraphile-{op}", peer_requests(op, cmp.inputs, today)),
             )
-        floor = await FloorLoad.connect(cmp.dsn, cmp.floor_requests, max(cmp.concurrency))
+        floor = await FloorLoad.connect(cmp.dsn, floor_persons(cmp.inputs), max(cmp.concurrency))
         detail: dict[str, dict[str, Any]] = {}
         search: dict[str, dict[str, Any]] = {}
         for op, results, with_floor in (("person_detail", detail, True), ("kana_search", search, False)):
@@ -718,7 +712,7 @@ async def compare(
             "slice_s": cmp.slice_s,
             "pairs": cmp.pairs,
             "checked": checked,
-            "floor_statements": statistics.median(len(r) for r in cmp.floor_requests),
+            "floor_statements": statistics.median(floor.statements),
             "person_detail": detail,
             "kana_search": search,
             "ratios": ratios(detail, search),

@@ -73,8 +73,8 @@ def markdown(r: dict[str, Any]) -> str:
     ]
     f = r["floor"]
     out += [
-        f"| plain asyncpg, the request's {f['data_statements']} data statements on one warm connection | "
-        f"{_f(f['floor_ms']['p50'], 2)} | {_f(f['floor_ms']['p95'], 2)} | 1.00 |",
+        f"| plain asyncpg, the {f['data_statements']} data statements of the read path before issue 14, "
+        f"one warm connection | {_f(f['floor_ms']['p50'], 2)} | {_f(f['floor_ms']['p95'], 2)} | 1.00 |",
         f"| the app in-process (ASGI, no socket; {f['statements']} statements incl. document and audit) | "
         f"{_f(f['in_process_ms']['p50'], 2)} | {_f(f['in_process_ms']['p95'], 2)} | "
         f"{_f(f['ratio_in_process'], 2)} |",
@@ -211,7 +211,8 @@ def peers_markdown(p: dict[str, Any]) -> list[str]:
         f"servers, checked before measuring: {c['person_detail']} persons, {c['kana_search']} kana prefixes, "
         f"{_f(c['rows'])} rows; person details showing "
         + ", ".join(f"{part}: {_f(n)}" for part, n in c.get("covered", {}).items())
-        + f". The floor replays kaigo's {_f(p['floor_statements'])} data statements.",
+        + f". The floor runs the {_f(p['floor_statements'])} data statements of kaigo's read path before "
+        "issue 14 (bench/harness/floor_person_detail.sql).",
         "",
         "| operation | conc. | side | req/s | p50 ms | p99 ms | CPU ms per request: app + PostgreSQL = total "
         "| errors |",
