@@ -61,6 +61,7 @@ async def main(args: argparse.Namespace) -> int:
     wrk = Wrk(ensure_wrk(), tmp, run_tag=f"p{random.randrange(16**6):06x}")
     today = date.today()
     kaigo: Server | None = None
+    keep = args.keep_logs
     try:
         with database_server(tmp) as dbs:
             database = "kaigo_bench_peers"
@@ -97,10 +98,13 @@ async def main(args: argparse.Namespace) -> int:
             result["insured"] = insured
             kaigo.stop()
             await dbs.drop_created()
+    except BaseException:
+        keep = True  # a failed run keeps the servers' logs
+        raise
     finally:
         if kaigo is not None:
             kaigo.stop()
-        if args.keep_logs:
+        if keep:
             print(f"server logs kept in {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -531,7 +531,10 @@ class Side:
 
 def wrk_side(name: str, wrk: Wrk, server: ProcessTree, requests: Path) -> Side:
     def measure(c: int, seconds: float) -> LoadResult:
-        result = wrk.run(server.url, requests, c, seconds)
+        try:
+            result = wrk.run(server.url, requests, c, seconds)
+        finally:
+            server.check_alive()
         server.settle()  # what wrk left in flight finishes inside the slice's CPU
         return result
 

@@ -92,6 +92,12 @@ class ProcessTree:
         self.stop()
         raise SystemExit(f"server {self.name} not ready after {timeout:.0f} s; see {self._log.name}")
 
+    def check_alive(self) -> None:
+        """End the run, naming the server and its log, if it has exited."""
+        if self.process is not None and self.process.poll() is not None:
+            log = self._log.name if self._log is not None else "its log"
+            raise SystemExit(f"server {self.name} exited ({self.process.returncode}) under load; see {log}")
+
     def log_text(self) -> bytes:
         return Path(self._log.name).read_bytes() if self._log is not None else b""
 
