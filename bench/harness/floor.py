@@ -132,7 +132,7 @@ def summary(seconds: list[float]) -> dict[str, float]:
     }
 
 
-def bound_args(parameters: Any) -> list[Any]:
+def _args(parameters: Any) -> list[Any]:
     if parameters is None:
         return []
     if isinstance(parameters, dict):
@@ -240,9 +240,7 @@ async def explain(dsn: str, statements: list[tuple[str, Any]]) -> list[dict[str,
             )
         }
         for statement, params in statements:
-            raw = await conn.fetchval(
-                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, *bound_args(params)
-            )
+            raw = await conn.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, *_args(params))
             doc = json.loads(raw)[0] if isinstance(raw, str) else raw[0]
             nodes: list[dict[str, Any]] = []
             _walk(doc["Plan"], nodes)
