@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-db lint format typecheck bench lock graphiql clean
+.PHONY: install run test test-db lint format typecheck bench bench-peers lock graphiql clean
 
 install: $(STAMP)
 
@@ -43,9 +43,14 @@ typecheck: $(STAMP)
 # Figures, never assertions (issue 8): wrk against `kaigo serve` with production settings, the asyncpg floor,
 # the layers, scale; writes bench/results/. Needs wrk (installed with apt-get when missing and root).
 # `make bench BENCH_ARGS=--quick` is the few-minute smoke run. The single-purpose scripts stay runnable:
-# bench/seed_city.py, bench/persisted_vs_text.py, bench/security_overhead.py.
+# bench/seed_city.py, bench/persisted_vs_text.py, bench/security_overhead.py, bench/peers.py.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# kaigo side by side with PostGraphile 5 and the asyncpg floor (issue 14; also a section of `make bench`).
+# Installs PostGraphile and Node 22 from npm under bench/peers/postgraphile/ on first use.
+bench-peers: $(STAMP)
+	$(BIN)/python bench/peers.py $(BENCH_ARGS)
 
 # Re-pin after changing dependencies in pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)

@@ -1,6 +1,6 @@
 """Benchmarks of issue 8: how fast, how big, and how far from the floor.
 
-    python bench/run.py            # the full city (130,000 insured), ~15-20 min on 2 cores
+    python bench/run.py            # the full city (130,000 insured), ~20-25 min on 2 cores
     python bench/run.py --quick    # a small city and short runs: a smoke test of a few minutes
 
 1. Seeds two cities (10,000 and 130,000 insured; quick: 2,000 and 6,000) into fresh databases of an
@@ -15,7 +15,10 @@
    (A B B A …) so both sides see the same machine.
 5. Scale: search and person detail on both cities, side by side; EXPLAIN of every statement; generator
    throughput; a whole-city transfer in persons/s.
-6. Writes bench/results/<UTC timestamp>.json and .md and bench/results/latest.{json,md}, prints the table.
+6. Peers (issue 14): on the small city, `kaigo serve` side by side with PostGraphile 5 (bench/peers/,
+   installed from npm on first use; skipped with the reason without npm or Node 22) and the asyncpg
+   floor, in slices of 5 s; the same data from both checked first (as bench/peers.py does alone).
+7. Writes bench/results/<UTC timestamp>.json and .md and bench/results/latest.{json,md}, prints the table.
 
 The machine is shared: absolute figures move with the neighbours' load; the ratios are taken within
 one run. Nothing printed or written names a person.
@@ -32,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -41,8 +45,8 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from harness import city, floor, report  # noqa: E402
-from harness.load import LoadResult, Wrk  # noqa: E402
+from harness import city, floor, peer, report  # noqa: E402
+from harness.load import LoadResult, Wrk, combine  # noqa: E402
 from harness.machine import (  # noqa: E402
     Identity,
     cpu_busy,
@@ -91,20 +95,6 @@ def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _combine(results: list[LoadResult]) -> dict[str, Any]:
-    requests = sum(r.requests for r in results)
-    seconds = sum(r.seconds for r in results)
-    return {
-        "rps": round(requests / seconds, 1) if seconds else 0.0,
-        "p50_ms": round(statistics.median(r.p50_ms for r in results), 3),
-        "p95_ms": round(statistics.median(r.p95_ms for r in results), 3),
-        "p99_ms": round(statistics.median(r.p99_ms for r in results), 3),
-        "requests": requests,
-        "errors": sum(r.errors for r in results),
-        "slices": len(results),
-    }
-
-
 def measure(wrk: Wrk, server: Server, requests: Path, c: int, seconds: float) -> LoadResult:
     """One wrk run, then wait until the server has finished what wrk left in flight."""
     result = wrk.run(server.url, requests, c, seconds)
@@ -132,7 +122,7 @@ def alternate(
                 spent[key][n] += d
     out = []
     for key in ("a", "b"):
-        combined = _combine(got[key])
+        combined = combine(got[key])
         app_s, busy_s, all_s = spent[key]
         n = max(1, combined["requests"])
         combined.update(
@@ -171,6 +161,44 @@ async def prepare_city(
     }
 
 
+async def peers(
+    dbs: Any,
+    small: dict[str, Any],
+    insured: int,
+    vault: NumberVault,
+    wrk: Wrk,
+    serve: Callable[[str, str], Server],
+    stop: Callable[[Server], None],
+    workers: int,
+    tmp: Path,
+    slice_s: float,
+    pairs: int,
+) -> dict[str, Any]:
+    """The peer comparison of bench/peers.py on the small city; skipped (with the reason) without Node 22."""
+    try:
+        runtime = peer.ensure_postgraphile()
+    except peer.PeerUnavailable as e:
+        _log(f"peers: skipped: {e}")
+        return {"skipped": str(e)}
+    kaigo = serve(small["url"], "peers-kaigo")
+    try:
+        comparison = peer.Comparison(
+            dsn=small["dsn"],
+            postgres_cpu=lambda: dbs.cpu_seconds("kaigo_bench_small"),
+            kaigo=kaigo,
+            inputs=small["inputs"],
+            vault=vault,
+            wrk=wrk,
+            workers=workers,
+            log_dir=tmp,
+            slice_s=slice_s,
+            pairs=pairs,
+        )
+        return {**await peer.compare(comparison, runtime, _log), "insured": insured}
+    finally:
+        stop(kaigo)
+
+
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -207,6 +235,7 @@ async def main(argv: list[str] | None = None) -> int:
     slice_s = args.slice or (2.0 if quick else 4.0)
     pairs = args.pairs or (2 if quick else 4)
     capture_n = 20 if quick else 60
+    peer_slice = 2.0 if quick else 5.0
 
     wrk_bin = ensure_wrk()
     today = date.today()
@@ -322,20 +351,21 @@ async def main(argv: list[str] | None = None) -> int:
             result["rss_mib"]["after"] = main_server.rss_mib()
 
             # The floor: plain asyncpg, the app in-process and HTTP (wrk, one connection), in turns.
-            _log("floor: asyncpg replay, in-process app and HTTP in turns")
+            _log("floor: plain asyncpg, in-process app and HTTP in turns")
             captured = full["captured"]["person_detail"]
             rows = city.requests_for("person_detail", inputs)
+            persons = floor.floor_persons(inputs)[: len(captured["requests"])]
             replay = await floor.Floor.connect(full["dsn"])
             app = floor.InProcess(full["url"], vault, identity)
             floor_times: list[float] = []
             app_times: list[float] = []
             http_runs: dict[str, list[LoadResult]] = {"fixed": [], "shipped": []}
             try:
-                await replay.run(captured["requests"][:5])
+                await replay.run(persons[:5])
                 await app.run(rows, 5)
                 for i in range(pairs):
-                    floor_times += await replay.run(captured["requests"])
-                    times, _, _ = await app.run(rows, len(captured["requests"]), offset=i * 7)
+                    floor_times += await replay.run(persons)
+                    times, _, _ = await app.run(rows, len(persons), offset=i * 7)
                     app_times += times
                     for k, server in (("fixed", fixed), ("shipped", main_server)):
                         http_runs[k].append(measure(wrk, server, request_files["person_detail"], 1, slice_s))
@@ -343,8 +373,8 @@ async def main(argv: list[str] | None = None) -> int:
                 await replay.close()
                 await app.close()
             floor_ms, app_ms = floor.summary(floor_times), floor.summary(app_times)
-            http = _combine(http_runs["fixed"])
-            shipped = _combine(http_runs["shipped"])
+            http = combine(http_runs["fixed"])
+            shipped = combine(http_runs["shipped"])
             result["floor"] = {
                 "floor_ms": floor_ms,
                 "in_process_ms": app_ms,
@@ -354,7 +384,7 @@ async def main(argv: list[str] | None = None) -> int:
                 "ratio_request_shipped": round(shipped["p50_ms"] / floor_ms["p50"], 2),
                 "ratio_in_process": round(app_ms["p50"] / floor_ms["p50"], 2),
                 "statements": captured["statements_per_request"],
-                "data_statements": captured["data_statements_per_request"],
+                "data_statements": statistics.median(replay.statements),
             }
 
             # The layers, person detail, each side alternated, on servers with TCP_NODELAY.
@@ -448,6 +478,21 @@ async def main(argv: list[str] | None = None) -> int:
             )
             result["transfer_whole_city"] = transfer
             stop(fixed)
+
+            # Issue 14: kaigo, PostGraphile 5 and the asyncpg floor side by side on the small city.
+            result["peers"] = await peers(
+                dbs,
+                cities["small"],
+                small,
+                vault,
+                wrk,
+                serve,
+                stop,
+                workers,
+                tmp,
+                args.slice or peer_slice,
+                pairs,
+            )
             await dbs.drop_created()
     finally:
         for server in list(servers):

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import shutil
 import statistics
 import sys
@@ -38,12 +37,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for path in (ROOT, ROOT / "bench"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
-import psutil  # noqa: E402
+from harness.machine import postmaster_cpu  # noqa: E402
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult  # noqa: E402
 
 from api import telemetry  # noqa: E402
@@ -89,19 +89,6 @@ query Person($id: ID!) {
   }
 }
 """
-
-
-def server_cpu(pgdata: Path) -> float:
-    """CPU seconds of the PostgreSQL server so far: the postmaster, its live children and those ended."""
-    pid = int((pgdata / "postmaster.pid").read_text().split()[0])
-    postmaster = psutil.Process(pid)
-    t = postmaster.cpu_times()
-    total = t.user + t.system + t.children_user + t.children_system
-    for child in postmaster.children():
-        with contextlib.suppress(psutil.Error):
-            c = child.cpu_times()
-            total += c.user + c.system
-    return total
 
 
 async def main(rounds: int, concurrency: int, seconds: float) -> None:
@@ -173,10 +160,10 @@ async def main(rounds: int, concurrency: int, seconds: float) -> None:
         cpu: dict[str, list[float]] = {k: [] for k in names}  # the server's CPU seconds per request
         for b in range(max(4, rounds // block)):
             for which in names[b % 4 :] + names[: b % 4]:
-                pg0 = server_cpu(server.pgdata)
+                pg0 = postmaster_cpu(server.pgdata)
                 for j in range(block):
                     await once(which, ids[(b * block + j) % len(ids)])
-                cpu[which].append((server_cpu(server.pgdata) - pg0) / block)
+                cpu[which].append((postmaster_cpu(server.pgdata) - pg0) / block)
         # the server's CPU is counted in clock ticks (10 ms): the mean over every block, not a median
         pg_cpu = {k: statistics.fmean(v) for k, v in cpu.items()}
         total_cpu = {k: app_cpu[k] + pg_cpu[k] for k in names}

@@ -3,9 +3,10 @@
 The app runs in-process (httpx over ASGI, no socket, no uvicorn) with a listener on its engine that
 records every statement it sends with its bound parameters. For person detail and kana search:
 
-- **floor**: the data statements of each request (SELECTs on the city's tables; not the persisted
-  document lookup, not the audit entry) replayed with plain asyncpg on one warm connection, one after
-  the other: the same rows, fetched without GraphQL, HTTP, authentication, DataLoaders or ORM;
+- **floor** (person detail): the data statements the read path issued before issue 14's planner, one
+  per DataLoader (floor_person_detail.sql), run with plain asyncpg on one warm connection, each after
+  the one whose ids it needs: the same rows, fetched without GraphQL, HTTP, authentication, DataLoaders
+  or ORM. Kept as data, the floor stays what it was while kaigo's read path changes;
 - **in-process**: the whole request through the app without HTTP, for the layer in between;
 - **plans**: ``EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)`` of each statement, summarised as node types,
   relations, indexes and actual rows. Neither statement parameters nor plan conditions (which could hold
@@ -18,6 +19,9 @@ import json
 import re
 import statistics
 import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -30,7 +34,7 @@ from api.runtime import Runtime
 from persistence.crypto import NumberVault
 from persistence.db import Database, make_engine
 
-from .city import Inputs, requests_for
+from .city import Inputs, person_detail_vars, requests_for
 from .machine import AUDIENCE, ISSUER, Identity
 
 # Not the rows of the person: the document registry, the audit trail (audit_append is a write), locks.
@@ -118,7 +122,14 @@ def summary(seconds: list[float]) -> dict[str, float]:
     def pct(p: float) -> float:
         return round(ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))] * 1000, 3)
 
-    return {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "n": len(ordered)}
+    return {
+        "p50": pct(0.5),
+        "p90": pct(0.9),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "max": pct(1.0),
+        "n": len(ordered),
+    }
 
 
 def _args(parameters: Any) -> list[Any]:
@@ -129,11 +140,65 @@ def _args(parameters: Any) -> list[Any]:
     return list(parameters)
 
 
+def _floor_statements() -> dict[str, str]:
+    text = (Path(__file__).parent / "floor_person_detail.sql").read_text()
+    return {
+        name.strip(): sql.strip().rstrip(";")
+        for name, sql in (b.split("\n", 1) for b in text.split("-- name: ")[1:])
+    }
+
+
+PERSON_DETAIL = _floor_statements()
+
+
+@dataclass(frozen=True)
+class FloorPerson:
+    """The variables of one ``BenchPersonDetail`` request, as the old read path bound them."""
+
+    person_id: int
+    fiscal_year: int
+    first_month: date  # claim results from this month …
+    last_month: date  # … to this one (both the first of their month)
+
+
+def floor_persons(inputs: Inputs) -> list[FloorPerson]:
+    out = []
+    for pid in inputs.person_ids:
+        v = person_detail_vars(inputs, pid)
+        first, last = date.fromisoformat(v["benefitsFrom"]), date.fromisoformat(v["benefitsTo"])
+        out.append(FloorPerson(pid, v["fiscalYear"], first.replace(day=1), last.replace(day=1)))
+    return out
+
+
+async def person_detail(conn: asyncpg.Connection, p: FloorPerson) -> int:
+    """One person detail on the floor: the statements in the old path's order, each after the one whose
+    ids it needs (none run on empty ids, as a loader does not); how many ran."""
+    s, ids = PERSON_DETAIL, [p.person_id]
+    await conn.fetch(s["person"], ids)
+    qualifications = await conn.fetch(s["qualifications"], ids)
+    await conn.fetch(s["certifications"], ids)
+    levies = await conn.fetch(s["levies"], ids)
+    await conn.fetch(s["claim_results"], ids, p.first_month, p.last_month)
+    ran = 5
+    if qualifications:
+        await conn.fetch(s["copay_ratios"], [q["id"] for q in qualifications])
+        ran += 1
+    levy_ids = [levy["id"] for levy in levies if levy["fiscal_year"] == p.fiscal_year]
+    if levy_ids:
+        installments = await conn.fetch(s["levy_installments"], 0, levy_ids)
+        ran += 1
+        if installments:
+            await conn.fetch(s["levy_receipts"], [i["id"] for i in installments])
+            ran += 1
+    return ran
+
+
 class Floor:
-    """Each request's data statements, replayed one after the other on one warm asyncpg connection."""
+    """Person details on the floor, one after the other on one warm asyncpg connection."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self.statements: list[int] = []  # per request run
 
     @classmethod
     async def connect(cls, dsn: str) -> Floor:
@@ -142,12 +207,11 @@ class Floor:
     async def close(self) -> None:
         await self.conn.close()
 
-    async def run(self, requests: list[list[tuple[str, Any]]]) -> list[float]:
+    async def run(self, persons: list[FloorPerson]) -> list[float]:
         times = []
-        for statements in requests:
+        for person in persons:
             began = time.perf_counter()
-            for statement, params in statements:
-                await self.conn.fetch(statement, *_args(params))
+            self.statements.append(await person_detail(self.conn, person))
             times.append(time.perf_counter() - began)
         return times
 

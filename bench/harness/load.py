@@ -9,6 +9,7 @@ An answer counts as an error when its status is not 200 or its body carries Grap
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,3 +167,18 @@ class Wrk:
             errors=sum(detail.values()),
             detail=detail,
         )
+
+
+def combine(results: list[LoadResult]) -> dict[str, Any]:
+    """The slices of one side as one figure: requests/s over all of them, the median of their percentiles."""
+    requests = sum(r.requests for r in results)
+    seconds = sum(r.seconds for r in results)
+    return {
+        "rps": round(requests / seconds, 1) if seconds else 0.0,
+        "p50_ms": round(statistics.median(r.p50_ms for r in results), 3),
+        "p95_ms": round(statistics.median(r.p95_ms for r in results), 3),
+        "p99_ms": round(statistics.median(r.p99_ms for r in results), 3),
+        "requests": requests,
+        "errors": sum(r.errors for r in results),
+        "slices": len(results),
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import platform
@@ -121,6 +122,33 @@ def cpu_busy() -> tuple[float, float]:
 # --- the database -------------------------------------------------------------------------------
 
 
+def postmaster_cpu(pgdata: Path) -> float:
+    """CPU seconds of the PostgreSQL server so far: the postmaster, its live children and those ended."""
+    pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    postmaster = psutil.Process(pid)
+    t = postmaster.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in postmaster.children():
+        with contextlib.suppress(psutil.Error):
+            c = child.cpu_times()
+            total += c.user + c.system
+    return total
+
+
+def backends_cpu(database: str) -> float | None:
+    """CPU seconds of the live backends of ``database`` on this machine (their process title names it);
+    backends that ended since are not counted (the servers' pools keep theirs open)."""
+    total, found = 0.0, False
+    for process in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(process.info["cmdline"] or [])
+        if cmd.startswith("postgres:") and f" {database} " in f"{cmd} ":
+            with contextlib.suppress(psutil.Error):
+                t = process.cpu_times()
+                total += t.user + t.system
+                found = True
+    return total if found else None
+
+
 @dataclass
 class DatabaseServer:
     """Where the bench databases live: an embedded server in a temp dir, or the server of DATABASE_URL."""
@@ -148,6 +176,14 @@ class DatabaseServer:
             await conn.close()
         self.created.append(database)
         return self.sqlalchemy_url(database)
+
+    def cpu_seconds(self, database: str) -> float | None:
+        """PostgreSQL's CPU seconds so far for ``database``'s load: the whole embedded server (postmaster,
+        backends live and ended, background writers), or on DATABASE_URL's server the live backends
+        connected to ``database`` (None when no such process is visible: a server on another machine)."""
+        if self.embedded is not None:
+            return postmaster_cpu(self.embedded.pgdata)
+        return backends_cpu(database)
 
     async def version(self) -> str:
         conn = await asyncpg.connect(self.maintenance_dsn)

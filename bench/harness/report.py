@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .machine import ROOT
+from .peer import TARGETS
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -72,8 +73,8 @@ def markdown(r: dict[str, Any]) -> str:
     ]
     f = r["floor"]
     out += [
-        f"| plain asyncpg, the request's {f['data_statements']} data statements on one warm connection | "
-        f"{_f(f['floor_ms']['p50'], 2)} | {_f(f['floor_ms']['p95'], 2)} | 1.00 |",
+        f"| plain asyncpg, the {f['data_statements']} data statements of the read path before issue 14, "
+        f"one warm connection | {_f(f['floor_ms']['p50'], 2)} | {_f(f['floor_ms']['p95'], 2)} | 1.00 |",
         f"| the app in-process (ASGI, no socket; {f['statements']} statements incl. document and audit) | "
         f"{_f(f['in_process_ms']['p50'], 2)} | {_f(f['in_process_ms']['p95'], 2)} | "
         f"{_f(f['ratio_in_process'], 2)} |",
@@ -166,6 +167,8 @@ def markdown(r: dict[str, Any]) -> str:
             out.append(f"{i}. {' → '.join(p['nodes'])} ({_f(p['execution_ms'], 3)} ms)  ")
             out.append(f"   `{p['statement'][:110]}…`")
         out.append("")
+    if r.get("peers"):
+        out += peers_markdown(r["peers"])
     if r.get("notes"):
         out += ["## Notes", ""] + [f"- {n}" for n in r["notes"]] + [""]
     return "\n".join(out) + "\n"
@@ -183,3 +186,56 @@ def write(r: dict[str, Any]) -> tuple[Path, Path]:
     shutil.copyfile(json_path, RESULTS / "latest.json")
     shutil.copyfile(md_path, RESULTS / "latest.md")
     return json_path, md_path
+
+
+FIGURES = {
+    "detail_cpu_vs_postgraphile": "person detail, CPU per request, kaigo ÷ PostGraphile",
+    "detail_cpu_vs_floor": "person detail, CPU per request, kaigo ÷ the asyncpg floor",
+    "detail_throughput_vs_postgraphile_at_8": "person detail, req/s at 8 connections, kaigo ÷ PostGraphile",
+    "detail_p99_ms_at_8": "person detail, kaigo's p99 at 8 connections (ms)",
+    "search_cpu_vs_postgraphile": "kana search, CPU per request, kaigo ÷ PostGraphile",
+}
+
+
+def peers_markdown(p: dict[str, Any]) -> list[str]:
+    """The side-by-side section of issue 14: kaigo, PostGraphile 5 and the floor on one database."""
+    out = ["## Peers: PostGraphile 5 and the asyncpg floor (issue 14)", ""]
+    if p.get("skipped"):
+        return [*out, f"Skipped: {p['skipped']}", ""]
+    v = p["versions"]
+    c = p["checked"]
+    out += [
+        f"{_f(p.get('insured'))} insured; PostGraphile {v['postgraphile']} (connection filter "
+        f"{v['postgraphile-plugin-connection-filter']}) on Node {v['node']}; {p['workers']} workers each; "
+        f"{p['pairs']} slices of {p['slice_s']:g} s per side and concurrency. The same data from both "
+        f"servers, checked before measuring: {c['person_detail']} persons, {c['kana_search']} kana prefixes, "
+        f"{_f(c['rows'])} rows; person details showing "
+        + ", ".join(f"{part}: {_f(n)}" for part, n in c.get("covered", {}).items())
+        + f". The floor runs the {_f(p['floor_statements'])} data statements of kaigo's read path before "
+        "issue 14 (bench/harness/floor_person_detail.sql).",
+        "",
+        "| operation | conc. | side | req/s | p50 ms | p99 ms | CPU ms per request: app + PostgreSQL = total "
+        "| errors |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for op, label in (("person_detail", "person detail"), ("kana_search", "kana search, 50 persons")):
+        for conc, sides in p[op].items():
+            for side, x in sides.items():
+                pg = x.get("pg_ms")
+                cpu = f"{_f(x['app_ms'], 2)} + {_f(pg, 2)} = **{_f(x['cpu_ms'], 2)}**"
+                out.append(
+                    f"| {label} | {conc} | {side} | {_f(x['rps'])} | {_f(x['p50_ms'], 2)} | "
+                    f"{_f(x['p99_ms'], 2)} | {cpu} | {x['errors']} |"
+                )
+    ratios = p["ratios"]
+    out += ["", "| figure (all slices) | value | target | |", "|---|---:|---:|---|"]
+    for key, label in FIGURES.items():
+        value = ratios.get(key)
+        if value is None:
+            continue
+        shown = _f(value, 1) if key.startswith("detail_p99") else f"×{_f(value, 2)}"
+        met = ratios.get("met", {}).get(key)
+        op, target = TARGETS[key]
+        out.append(f"| {label} | {shown} | {op} {target:g} | {'met' if met else 'not met'} |")
+    out += ["", p["method"], ""]
+    return out

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,82 +57,52 @@ class ServerConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
-class Server:
-    """One server process tree on a free loopback port; :meth:`stop` ends only what it started."""
+class ProcessTree:
+    """A server started as a subprocess on a free loopback port: its process tree's CPU and RSS, waiting
+    for its workers to go idle, stopping it. :meth:`stop` ends only what it started."""
 
-    def __init__(self, config: ServerConfig, name: str) -> None:
-        self.config = config
+    def __init__(self, name: str, log_dir: Path) -> None:
         self.name = name
+        self.log_dir = log_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
-    def env(self) -> dict[str, str]:
-        c = self.config
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "KAIGO_"))}
-        env.update(
-            KAIGO_ENV="production",
-            KAIGO_LOG_FORMAT="json",
-            DATABASE_URL=c.database_url,
-            KAIGO_DATA_KEY=c.data_key,
-            KAIGO_JWKS=str(c.jwks_path),
-            KAIGO_JWT_ISSUER=ISSUER,
-            KAIGO_DATA_DIR=str(c.log_dir / "data"),
-            HOST="127.0.0.1",
-            PORT=str(self.port),
-            WEB_CONCURRENCY=str(c.workers),
-            PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]),
-        )
-        if c.tracing:
-            assert c.otlp_endpoint
-            env.update(
-                OTEL_EXPORTER_OTLP_ENDPOINT=c.otlp_endpoint,
-                OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
-                OTEL_SERVICE_NAME="kaigo-graph-bench",
-            )
-        if not c.audit:
-            env["KAIGO_ENV"] = "development"  # api/audit.py refuses audit off in production
-        env.update(c.extra_env)
-        return env
-
-    def start(self, timeout: float = 90.0) -> Server:
-        c = self.config
-        if not c.audit or c.nodelay:
-            command = [sys.executable, "-m", "harness.variants"]
-            command += ["--audit-off"] * (not c.audit) + ["--nodelay"] * c.nodelay
-        else:
-            command = [str(BIN / "kaigo"), "serve", "--workers", str(self.config.workers)]
-        self._log = open(self.config.log_dir / f"server-{self.name}.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT
-        )
+    def launch(
+        self, command: list[str], cwd: Path, env: dict[str, str], ready: Callable[[], bool], timeout: float
+    ) -> None:
+        """Start ``command`` (its output in the run's log dir) and wait until ``ready()``: else stop it and
+        end the run with the log's name."""
+        self._log = open(self.log_dir / f"server-{self.name}.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise SystemExit(
                     f"server {self.name} exited ({self.process.returncode}); see {self._log.name}"
                 )
+            self._log.flush()
             try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200 and self._all_workers_up():
-                    return self
+                if ready():
+                    return
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
         self.stop()
         raise SystemExit(f"server {self.name} not ready after {timeout:.0f} s; see {self._log.name}")
 
-    def _all_workers_up(self) -> bool:
-        if self.config.workers <= 1:
-            return True
-        # uvicorn's supervisor spawns the workers; each logs "Application startup complete".
-        assert self._log is not None
-        self._log.flush()
-        text = Path(self._log.name).read_bytes()
-        return text.count(b"Application startup complete") >= self.config.workers
+    def check_alive(self) -> None:
+        """End the run, naming the server and its log, if it has exited."""
+        if self.process is not None and self.process.poll() is not None:
+            log = self._log.name if self._log is not None else "its log"
+            raise SystemExit(f"server {self.name} exited ({self.process.returncode}) under load; see {log}")
+
+    def log_text(self) -> bytes:
+        return Path(self._log.name).read_bytes() if self._log is not None else b""
 
     def workers(self) -> list[psutil.Process]:
-        """The worker processes (the uvicorn supervisor and multiprocessing helpers excluded)."""
+        """The worker processes (the supervisor and multiprocessing helpers excluded)."""
         if self.process is None:
             return []
         root = psutil.Process(self.process.pid)
@@ -188,7 +159,7 @@ class Server:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # SIGTERM to the process we started: uvicorn stops its workers
+            self.process.terminate()  # SIGTERM to the process we started: it stops its workers
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -199,6 +170,62 @@ class Server:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+class Server(ProcessTree):
+    """`kaigo serve` (or a variant of harness.variants) with production settings."""
+
+    def __init__(self, config: ServerConfig, name: str) -> None:
+        super().__init__(name, config.log_dir)
+        self.config = config
+
+    def env(self) -> dict[str, str]:
+        c = self.config
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "KAIGO_"))}
+        env.update(
+            KAIGO_ENV="production",
+            KAIGO_LOG_FORMAT="json",
+            DATABASE_URL=c.database_url,
+            KAIGO_DATA_KEY=c.data_key,
+            KAIGO_JWKS=str(c.jwks_path),
+            KAIGO_JWT_ISSUER=ISSUER,
+            KAIGO_DATA_DIR=str(c.log_dir / "data"),
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            WEB_CONCURRENCY=str(c.workers),
+            PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]),
+        )
+        if c.tracing:
+            assert c.otlp_endpoint
+            env.update(
+                OTEL_EXPORTER_OTLP_ENDPOINT=c.otlp_endpoint,
+                OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+                OTEL_SERVICE_NAME="kaigo-graph-bench",
+            )
+        if not c.audit:
+            env["KAIGO_ENV"] = "development"  # api/audit.py refuses audit off in production
+        env.update(c.extra_env)
+        return env
+
+    def start(self, timeout: float = 90.0) -> Server:
+        c = self.config
+        if not c.audit or c.nodelay:
+            command = [sys.executable, "-m", "harness.variants"]
+            command += ["--audit-off"] * (not c.audit) + ["--nodelay"] * c.nodelay
+        else:
+            command = [str(BIN / "kaigo"), "serve", "--workers", str(self.config.workers)]
+
+        def ready() -> bool:
+            return httpx.get(self.url + "/readyz", timeout=2).status_code == 200 and self._all_workers_up()
+
+        self.launch(command, ROOT, self.env(), ready, timeout)
+        return self
+
+    def _all_workers_up(self) -> bool:
+        if self.config.workers <= 1:
+            return True
+        # uvicorn's supervisor spawns the workers; each logs "Application startup complete".
+        return self.log_text().count(b"Application startup complete") >= self.config.workers
 
 
 class OtlpSink:
