@@ -37,7 +37,8 @@ for path in (ROOT, ROOT / "bench"):
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
-from security_overhead import UNLIMITED, Discard, server_cpu  # noqa: E402
+from harness.machine import postmaster_cpu as server_cpu  # noqa: E402
+from security_overhead import UNLIMITED, Discard  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from api import telemetry  # noqa: E402
@@ -60,7 +61,10 @@ VARIANTS: dict[str, tuple[bool, bool, bool]] = {
     "planner, audit off": (True, False, False),
     "planner, audit + tracing": (True, True, True),
 }
-DOCUMENTS = {o["name"]: o["body"] for o in json.loads((ROOT / "bench/documents/kaigo_web.json").read_text())["operations"]}
+DOCUMENTS = {
+    o["name"]: o["body"]
+    for o in json.loads((ROOT / "bench/documents/kaigo_web.json").read_text())["operations"]
+}
 
 
 async def main(insured: int, blocks: int, block: int) -> None:
@@ -75,20 +79,37 @@ async def main(insured: int, blocks: int, block: int) -> None:
         vault = NumberVault(b"b" * 32)
         await seed_city(engine, vault, insured=insured, seed=1, today=date(2026, 11, 1))
         async with engine.connect() as conn:
-            ids = [r.person_id for r in await conn.execute(text("SELECT DISTINCT person_id FROM levies ORDER BY 1 LIMIT 200"))]
-            kana = sorted({r.k for r in await conn.execute(text("SELECT left(name_kana, 2) AS k FROM persons LIMIT 400"))})
+            ids = [
+                r.person_id
+                for r in await conn.execute(
+                    text("SELECT DISTINCT person_id FROM levies ORDER BY 1 LIMIT 200")
+                )
+            ]
+            kana = sorted(
+                {
+                    r.k
+                    for r in await conn.execute(text("SELECT left(name_kana, 2) AS k FROM persons LIMIT 400"))
+                }
+            )
         keys = ensure_dev_keys(tmp / "identity")
-        verifier = TokenVerifier(jwks=str(keys.jwks_path), issuer=DEV_ISSUER, audience="kaigo-graph", refuse_dev_keys=False)
+        verifier = TokenVerifier(
+            jwks=str(keys.jwks_path), issuer=DEV_ISSUER, audience="kaigo-graph", refuse_dev_keys=False
+        )
         headers = {"Authorization": f"Bearer {keys.issue_token('kaigo_number_officer', sub='bench')}"}
         database = Database(engine)
         apps = {
             name: create_app(
-                Runtime(database, vault, verifier, audit_enabled=audit, planned_reads=planned, guards=UNLIMITED)
+                Runtime(
+                    database, vault, verifier, audit_enabled=audit, planned_reads=planned, guards=UNLIMITED
+                )
             )
             for name, (planned, audit, _) in VARIANTS.items()
         }
         settle_long_lived()
-        clients = {k: httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://bench") for k, a in apps.items()}
+        clients = {
+            k: httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://bench")
+            for k, a in apps.items()
+        }
         provider = telemetry.configure(Discard(), batch=True, pseudonym_secret=b"bench")
         assert provider is not None
         tracer = provider.get_tracer("kaigo-graph")
@@ -96,7 +117,12 @@ async def main(insured: int, blocks: int, block: int) -> None:
         def request(name: str, n: int) -> dict[str, Any]:
             body = DOCUMENTS[name]
             if name == "BenchPersonDetail":
-                variables = {"id": str(ids[n % len(ids)]), "fiscalYear": 2026, "benefitsFrom": "2026-01-01", "benefitsTo": "2026-10-31"}
+                variables = {
+                    "id": str(ids[n % len(ids)]),
+                    "fiscalYear": 2026,
+                    "benefitsFrom": "2026-01-01",
+                    "benefitsTo": "2026-10-31",
+                }
             else:
                 variables = {"prefix": kana[n % len(kana)]}
             extensions = {"persistedQuery": {"version": 1, "sha256Hash": document_id(body)}}

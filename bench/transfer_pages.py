@@ -29,7 +29,8 @@ for path in (ROOT, ROOT / "bench"):
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
-from security_overhead import UNLIMITED, server_cpu  # noqa: E402
+from harness.machine import postmaster_cpu as server_cpu  # noqa: E402
+from security_overhead import UNLIMITED  # noqa: E402
 
 from api.app import create_app, settle_long_lived  # noqa: E402
 from api.auth import TokenVerifier  # noqa: E402
@@ -46,7 +47,9 @@ from policies.clients import client_of_department, clients  # noqa: E402
 from policies.legal_bases import Direction, entries  # noqa: E402
 
 DEPARTMENT = "fukushi_engo"  # 福祉援護課 (61): the most items, as `make bench` uses it
-OPERATIONS = {o["name"]: o for o in json.loads((ROOT / "documents" / f"{DEPARTMENT}.json").read_text())["operations"]}
+OPERATIONS = {
+    o["name"]: o for o in json.loads((ROOT / "documents" / f"{DEPARTMENT}.json").read_text())["operations"]
+}
 DOCUMENT = OPERATIONS["TransferInformation"]["body"]
 DECIDE = "mutation($id: ID!) { decideTransferPermission(id: $id, approve: true) { permission { status } } }"
 
@@ -66,11 +69,17 @@ async def main(insured: int, page: int, only: str | None = None) -> None:
         await seed_city(engine, vault, insured=insured, seed=1, today=today - timedelta(days=30))
         print(f"seeded {insured:,} insured in {time.perf_counter() - started:.0f} s")
         keys = ensure_dev_keys(tmp / "identity")
-        verifier = TokenVerifier(jwks=str(keys.jwks_path), issuer=DEV_ISSUER, audience="kaigo-graph", refuse_dev_keys=False)
-        department = {"Authorization": f"Bearer {keys.issue_token('receiving_department', sub='bench-dept', department=DEPARTMENT)}"}
+        verifier = TokenVerifier(
+            jwks=str(keys.jwks_path), issuer=DEV_ISSUER, audience="kaigo-graph", refuse_dev_keys=False
+        )
+        department = {
+            "Authorization": f"Bearer {keys.issue_token('receiving_department', sub='bench-dept', department=DEPARTMENT)}"
+        }
         chief = {"Authorization": f"Bearer {keys.issue_token('kaigo_section_chief', sub='bench-chief')}"}
         database = Database(engine)
-        row = next(e for e in entries(Direction.TRANSFER, today) if e.counterparty == DEPARTMENT and e.item == "61")
+        row = next(
+            e for e in entries(Direction.TRANSFER, today) if e.counterparty == DEPARTMENT and e.item == "61"
+        )
         items = sorted(row.items)
         # registered for the department's client, as `kaigo pq import documents/*.json` does: a reviewed
         # document, costed at the defaults it declares (pages of 1000 allowed)
@@ -89,9 +98,13 @@ async def main(insured: int, page: int, only: str | None = None) -> None:
                 )
         trusted = clients().trusted_roles
         apps = {
-            "planner": create_app(Runtime(database, vault, verifier, guards=UNLIMITED, trusted_roles=trusted)),
+            "planner": create_app(
+                Runtime(database, vault, verifier, guards=UNLIMITED, trusted_roles=trusted)
+            ),
             "executor": create_app(
-                Runtime(database, vault, verifier, guards=UNLIMITED, trusted_roles=trusted, planned_reads=False)
+                Runtime(
+                    database, vault, verifier, guards=UNLIMITED, trusted_roles=trusted, planned_reads=False
+                )
             ),
         }
         settle_long_lived()
@@ -100,7 +113,9 @@ async def main(insured: int, page: int, only: str | None = None) -> None:
         for which, app in apps.items():
             if only is not None and which != only:
                 continue
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600) as client:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600
+            ) as client:
                 applied = await client.post(
                     "/graphql",
                     json={
@@ -119,13 +134,23 @@ async def main(insured: int, page: int, only: str | None = None) -> None:
                     headers=department,
                 )
                 permission = applied.json()["data"]["requestTransferPermission"]["permission"]["id"]
-                await client.post("/graphql", json={"query": DECIDE, "variables": {"id": permission}}, headers=chief)
+                await client.post(
+                    "/graphql", json={"query": DECIDE, "variables": {"id": permission}}, headers=chief
+                )
                 after, persons, pages = None, 0, 0
                 cpu0, pg0, began = time.process_time(), server_cpu(server.pgdata), time.perf_counter()
                 while True:
-                    values = {"requestId": f"bench-{which}-pages", "permissionId": permission, "items": items, "first": page, "after": after}
+                    values = {
+                        "requestId": f"bench-{which}-pages",
+                        "permissionId": permission,
+                        "items": items,
+                        "first": page,
+                        "after": after,
+                    }
                     response = await client.post(
-                        "/graphql", json={"documentId": reference, "variables": {"input": values}}, headers=department
+                        "/graphql",
+                        json={"documentId": reference, "variables": {"input": values}},
+                        headers=department,
                     )
                     answer = response.json()
                     if answer.get("data") is None:
