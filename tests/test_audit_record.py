@@ -1,6 +1,6 @@
-"""``audit_content_hash`` and ``audit_record`` (migrations 0008, 0011): the database computes an entry's
-content hash exactly as the server does (persistence/audit.py ``content_hash``), so the entries a planned
-read appends in its own statement verify (and are sealed) like every other."""
+"""``audit_content_hash`` (migration 0008): the database computes an entry's content hash exactly as the
+server does (persistence/audit.py ``content_hash``), so the entries a planned read appends in its own
+statement verify (and are sealed) like every other (tests/test_planner.py reads and verifies them)."""
 
 from __future__ import annotations
 
@@ -100,42 +100,3 @@ async def test_the_database_hashes_an_entry_as_the_server_does(
     )
     found = await migrated_conn.scalar(text(f"SELECT audit_content_hash({_ARGUMENTS})"), _parameters(stored))
     assert found == content_hash(row)
-
-
-async def test_a_recorded_entry_is_stored_normalised_and_verifies(migrated_conn: AsyncConnection) -> None:
-    entry = AuditEntry(
-        occurred_at=dt.datetime(2026, 12, 2, 7, 4, 33, 123456, tzinfo=dt.UTC),
-        subject='staff "1"\\\n\u2028青木',
-        roles=("kaigo_officer", "b_role", "a_role"),
-        department=None,
-        operation_type="query",
-        operation_name="X" * 250,  # kept to its first 200 characters, as the server keeps it
-        person_ids=(9, 3, 3),
-        number_person_ids=(7, 3),
-        error_codes=("B", "A", "B"),
-        trace_id="0" * 31 + "1",
-    )
-    seq = await migrated_conn.scalar(text(f"SELECT seq FROM audit_record({_ARGUMENTS})"), _parameters(entry))
-    stored = (
-        await migrated_conn.execute(text("SELECT * FROM audit_events WHERE seq = :s"), {"s": seq})
-    ).one()
-    assert list(stored.roles) == ["a_role", "b_role", "kaigo_officer"]
-    assert list(stored.person_ids) == [3, 7, 9] and list(stored.number_person_ids) == [3, 7]
-    assert list(stored.error_codes) == ["A", "B"] and stored.operation_name == "X" * 200
-    assert (await verify(migrated_conn)).intact
-
-
-async def test_an_entry_about_no_one_is_no_entry(migrated_conn: AsyncConnection) -> None:
-    entry = AuditEntry(
-        occurred_at=dt.datetime(2026, 12, 2, tzinfo=dt.UTC),
-        subject="s",
-        roles=("r",),
-        department=None,
-        operation_type="query",
-        operation_name=None,
-    )
-    rows = (
-        await migrated_conn.execute(text(f"SELECT * FROM audit_record({_ARGUMENTS})"), _parameters(entry))
-    ).all()
-    assert rows == []
-    assert await migrated_conn.scalar(text("SELECT count(*) FROM audit_events")) == 0

@@ -456,3 +456,50 @@ async def test_transfer_pages_answer_alike(pair: Pair) -> None:
                     break
                 after = result["pageInfo"]["endCursor"]
     assert pair.planned - before >= 12
+
+
+async def test_planned_entries_are_sealed_and_verify(
+    pg_server: Any,
+    migrated_template: str,
+    vault: NumberVault,
+    authenticator: Any,
+    token_for: Callable[..., str],
+) -> None:
+    """A planned read's entry — appended by its own statement, its content hashed by the database — is
+    checked against what the server sent and sealed; `kaigo audit verify` finds every chain intact and
+    every such entry sealed."""
+    from persistence.audit import Sealer, verify
+
+    key = b"k" * 32
+    async with committed_city(pg_server, migrated_template, vault, authenticator, insured=8, seed=5) as city:
+        sealer = Sealer(key)
+        app = create_app(
+            Runtime(
+                Database(city.engine),
+                vault,
+                authenticator,
+                guards=city.app.state.runtime.guards,
+                sealer=sealer,
+            )
+        )
+        async with city.engine.connect() as conn:
+            ids = [
+                str(i)
+                for i in (await conn.execute(text("SELECT id FROM persons ORDER BY id LIMIT 5"))).scalars()
+            ]
+        query = (
+            "query($id: ID!) { person(id: $id) { id name individualNumber household { members { id } } } }"
+        )
+        headers = {"Authorization": f"Bearer {token_for('kaigo_number_officer')}"}
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            for person in ids:
+                body = {"query": query, "variables": {"id": person}, "extensions": apq(query)}
+                assert "errors" not in (await client.post("/graphql", json=body, headers=headers)).json()
+        assert app.state.graphql.reads.answered == len(ids)
+        assert sealer.pending == len(ids)  # each link was the server's (else UnexpectedLink, no seal)
+        assert await sealer.flush(city.engine) == len(ids)
+        async with city.engine.connect() as conn:
+            found = await verify(conn, key=key)
+        assert found.intact and found.count >= len(ids) and found.sealed >= len(ids), found

@@ -5,7 +5,8 @@ subqueries in their order, enums mapped from their codes by ``CASE``, derived va
 of schema/sources.py. Persons are read in scopes (CTEs): the root's person or page, then each household
 read from a scope; the persons every scope shows are the persons the answer touches, and those whose
 number it carries the numbers it reveals. With the audit trail on, a last CTE appends the request's
-entry (``audit_record``, migration 0008) with those ids, so the answer and its record are one statement.
+entry (``audit_append_linked`` with the content hashed by ``audit_content_hash``, migrations 0010 and
+0008) with those ids, so the answer and its record are one statement.
 
 Arguments, variables and the request date are bound parameters; a statement is compiled once per plan
 and shape (which optional conditions of a persons filter are given) and prepared once per connection.
@@ -404,8 +405,11 @@ class _Build:
         if not audited:
             return select(data.label("data"), t.c.touched, t.c.revealed, null().label("seq"))
         p = {name: self.param(name, type_) for name, type_ in AUDIT_PARAMETERS.items()}
-        # audit_record (migration 0011) returns no row for an answer about no one: then no entry
-        entry = func.audit_record(
+        # The entry's fields as AuditEntry.row() stores them: the ids sorted and distinct (``ids``), the
+        # revealed among the touched, the roles sorted by the caller, no decision, no error. Its content
+        # is hashed by the database as the server hashes it (audit_content_hash, migration 0008) and
+        # appended through the chain's lock (audit_append_linked, 0010), which answers with the link.
+        fields = (
             p["a_occurred_at"],
             p["a_subject"],
             p["a_roles"],
@@ -419,9 +423,13 @@ class _Build:
             text("ok"),
             literal_column("'{}'::text[]"),
             p["a_trace_id"],
-        ).table_valued("seq", "chain", "link", "prev_hash", "hash")
+        )
+        entry = func.audit_append_linked(*fields, func.audit_content_hash(*fields)).table_valued(
+            "seq", "chain", "link", "prev_hash", "hash"
+        )
         linked = select(entry.c.seq, entry.c.chain, entry.c.link, entry.c.prev_hash, entry.c.hash)
-        a = linked.select_from(t).join(entry, true()).cte("a")
+        # an answer about no one is no entry: the append is reached only past this condition
+        a = linked.select_from(t).join(entry, true()).where(func.cardinality(t.c.touched) > 0).cte("a")
         return (
             select(
                 data.label("data"),

@@ -9,7 +9,8 @@ together in that statement's own transaction, one round trip. The persons it tou
 revealed are known only inside the statement, so the database computes the entry's content hash:
 ``audit_content_hash`` writes the same canonical JSON as ``persistence.audit.content_hash`` (sorted keys,
 no spaces, UTC microseconds, JSON string escapes as Python's ``json.dumps(ensure_ascii=False)``), so
-``kaigo audit verify`` checks these entries as every other (``audit_record``, revision 0011, appends).
+``kaigo audit verify`` checks these entries as every other (``audit_append_linked``, revision 0010,
+appends them).
 
 The 通称名カナ index is rebuilt with the default operator class: in collation "C" (0007) it serves the
 prefix as a range ``[kana, kana_end)``, which a prepared statement's generic plan can still bound; the
