@@ -49,6 +49,7 @@ def _operations(path: Path) -> dict[str, dict[str, Any]]:
 
 
 WEB = _operations(DOCS / "kaigo_web.json")
+SERVER = _operations(DOCS / "intermediate_server.json")  # 中間サーバー: the only one that provides
 AUDITOR = _operations(DOCS / "security_auditor.apq.json")
 DEPARTMENT_DOCS = _operations(ROOT / "documents" / f"{DEPARTMENT}.json")
 
@@ -88,7 +89,11 @@ def import_documents(url: str) -> None:
     """`kaigo pq import` of the departments' manifests and the bench's (the registry's own path)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAIGO_")}
     env["DATABASE_URL"] = url
-    files = [*sorted(str(p) for p in (ROOT / "documents").glob("*.json")), str(DOCS / "kaigo_web.json")]
+    files = [
+        *sorted(str(p) for p in (ROOT / "documents").glob("*.json")),
+        str(DOCS / "kaigo_web.json"),
+        str(DOCS / "intermediate_server.json"),
+    ]
     done = subprocess.run(
         [str(Path(sys.executable).parent / "kaigo"), "pq", "import", *files],
         cwd=ROOT,
@@ -216,17 +221,19 @@ def requests_for(
             values = {
                 "requestId": "@RID@",
                 "permitNumber": f"BENCH-PERMIT-{i}",
-                "inquirer": "市町村長",
+                "inquirer": "総社市長",  # a body of item 94's group (policies/data/bodies.toml)
                 "basisItem": "94",
                 "subject": {"linkageCode": code},
                 "items": ["QUALIFICATION", "CERTIFICATION", "LEVY"],
                 "requestDate": inputs.today.isoformat(),
             }
-            rows.append((tokens[i % len(tokens)], body(WEB["BenchProvideInformation"], {"input": values})))
+            rows.append((tokens[i % len(tokens)], body(SERVER["BenchProvideInformation"], {"input": values})))
     elif op == "transfer_page":
         tokens = inputs.tokens["receiving_department"]
         values = {
-            "requestId": "@RID@",
+            # one request id: the permission serves one request (issue 15); the first page is replayed,
+            # and a replay reads and builds the page again as the first answer did
+            "requestId": f"bench-pages-{inputs.permission_id}",
             "permissionId": inputs.permission_id,
             "items": TRANSFER_ITEMS,
             "first": inputs.transfer_page,
@@ -264,6 +271,7 @@ def settle_transfer_page(base_url: str, inputs: Inputs) -> None:
     """The largest of 500, 250, 100, 50 persons a page the server accepts for the department's document."""
     for size in (500, 250, 100, 50):
         inputs.transfer_page = size
+        inputs.permission_id = approve_transfer(base_url, inputs)
         try:
             check(base_url, "transfer_page", requests_for("transfer_page", inputs), count=1)
             return
@@ -283,6 +291,13 @@ def prepare_server_state(base_url: str, inputs: Inputs) -> None:
             inputs.tokens["security_auditor"][0],
             {"query": audit["body"], "variables": {"first": 1}, "extensions": {"persistedQuery": apq}},
         )
+    inputs.permission_id = approve_transfer(base_url, inputs)
+
+
+def approve_transfer(base_url: str, inputs: Inputs) -> str:
+    """A fresh transfer permission, applied for and approved: one serves one transfer request (its pages),
+    so the page load, each page size tried and the whole-city transfer have one each."""
+    with httpx.Client(base_url=base_url) as client:
         applied = post(
             client,
             inputs.tokens["receiving_department"][0],
@@ -295,13 +310,14 @@ def prepare_server_state(base_url: str, inputs: Inputs) -> None:
                         "items": TRANSFER_ITEMS,
                         "purpose": "老人福祉法による福祉の措置 (benchmark)",
                         "validFrom": inputs.today.isoformat(),
+                        "validTo": inputs.today.isoformat(),
                     }
                 },
             },
         )["data"]["requestTransferPermission"]
         if applied["__typename"] != "TransferPermissionRequested":
             raise SystemExit(f"transfer application refused: {applied.get('code')}")
-        permission = applied["permission"]["id"]
+        permission: str = applied["permission"]["id"]
         decided = post(
             client,
             inputs.tokens["kaigo_section_chief"][0],
@@ -313,7 +329,7 @@ def prepare_server_state(base_url: str, inputs: Inputs) -> None:
         )
         if decided["data"]["decideTransferPermission"]["permission"]["status"] != "APPROVED":
             raise SystemExit("transfer permission not approved")
-        inputs.permission_id = permission
+        return permission
 
 
 EXPECTED = {
@@ -350,13 +366,14 @@ def whole_city_transfer(
     persons = pages = 0
     doc = DEPARTMENT_DOCS["TransferInformation"]
     token = inputs.tokens["receiving_department"][1]
+    permission = approve_transfer(base_url, inputs)
     started = time.perf_counter()
     complete = True
     with httpx.Client(base_url=base_url) as client:
         while True:
             values = {
                 "requestId": request_id,
-                "permissionId": inputs.permission_id,
+                "permissionId": permission,
                 "items": TRANSFER_ITEMS,
                 "first": page,
                 "after": after,

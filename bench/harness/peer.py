@@ -242,7 +242,6 @@ def kaigo_detail(p: dict[str, Any], codes: dict[str, dict[str, str]]) -> dict[st
         "birthDate": p["birthDate"],
         "sex": _coded(codes, "sex", p["sex"]),
         "individualNumber": p["individualNumber"],
-        "noAutomaticResponse": p["noAutomaticResponse"],
         "address": [p["address"]["postalCode"], p["address"]["line"], p["address"]["building"]],
         "qualifications": [
             {**q, "category": _coded(codes, "category", q["category"])} for q in p["qualifications"]
@@ -320,7 +319,6 @@ def peer_detail(p: dict[str, Any], today: date, vault: NumberVault) -> dict[str,
         "birthDate": p["birthDate"],
         "sex": p["sex"],
         "individualNumber": number,
-        "noAutomaticResponse": p["noAutomaticResponse"],
         "address": [p["postalCode"], p["address"], p["addressBuilding"]],
         "qualifications": []
         if q is None
