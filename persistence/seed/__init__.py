@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.crypto import NumberVault
 
-from .generate import BASE_PREMIUM, CityGenerator, annual_premium
+from .generate import CityGenerator
+from .levies import BASE_PREMIUM, annual_premium
 from .tables import COLUMNS, TABLES
 
 __all__ = ["BASE_PREMIUM", "SeedError", "SeedReport", "annual_premium", "seed_city"]
