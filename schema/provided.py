@@ -60,13 +60,13 @@ class ProvidedQualification:
     category: InsuredCategory = strawberry.field(description="被保険者区分")
     first_category_on: dt.date | None = strawberry.field(description="一号該当日")
     acquired_on: dt.date = strawberry.field(description="資格取得日")
-    acquisition_reason: QualificationEventReason
+    acquisition_reason: QualificationEventReason = strawberry.field(description="資格取得事由")
     lost_on: dt.date | None = strawberry.field(description="資格喪失日")
-    loss_reason: QualificationEventReason | None
+    loss_reason: QualificationEventReason | None = strawberry.field(description="資格喪失事由")
     exempt: bool = strawberry.field(description="適用除外")
-    exemption_reason: str | None
+    exemption_reason: str | None = strawberry.field(description="適用除外の理由")
     boundary_layer: bool = strawberry.field(description="境界層該当")
-    boundary_layer_since: dt.date | None
+    boundary_layer_since: dt.date | None = strawberry.field(description="境界層該当日")
     domicile_exception: bool = strawberry.field(description="住所地特例")
     events: list[QualificationEvent] = strawberry.field(description="資格異動, oldest first")
     facility_admissions: list[FacilityAdmission] = strawberry.field(description="施設入所, newest first")
@@ -90,17 +90,17 @@ class ProvidedCertification:
 @strawberry.type(description="償還払 as provided (without the applicant, a third person).")
 class ProvidedReimbursement:
     application_number: str = strawberry.field(description="申請書番号")
-    kind: ReimbursementKind
-    service_month: dt.date
-    applied_on: dt.date
-    received_on: dt.date
-    payment_method: PaymentMethod
-    total_cost: int
-    copay_amount: int = strawberry.field(description="利用者負担額")
-    claimed_amount: int = strawberry.field(description="保険請求額")
-    paid_amount: int | None
-    reviewed_month: dt.date | None
-    decided_on: dt.date | None
+    kind: ReimbursementKind = strawberry.field(description="申請給付種類")
+    service_month: dt.date = strawberry.field(description="サービス提供年月 (first day of the month)")
+    applied_on: dt.date = strawberry.field(description="申請日")
+    received_on: dt.date = strawberry.field(description="受付日")
+    payment_method: PaymentMethod = strawberry.field(description="支払方法")
+    total_cost: int = strawberry.field(description="費用額 (yen)")
+    copay_amount: int = strawberry.field(description="利用者負担額 (yen)")
+    claimed_amount: int = strawberry.field(description="保険請求額 (yen)")
+    paid_amount: int | None = strawberry.field(description="支払金額 (yen; null until decided)")
+    reviewed_month: dt.date | None = strawberry.field(description="審査年月")
+    decided_on: dt.date | None = strawberry.field(description="支給決定日")
 
 
 @strawberry.type(description="BENEFITS (給付情報) as provided; every list newest first.")
@@ -117,8 +117,8 @@ class ProvidedInstallment:
     assessment_year: int = strawberry.field(description="調定年度")
     period: int = strawberry.field(description="期別")
     due_on: dt.date = strawberry.field(description="納期限")
-    amount: int = strawberry.field(description="期別保険料額")
-    collection_method: CollectionMethod
+    amount: int = strawberry.field(description="期別保険料額 (yen)")
+    collection_method: CollectionMethod = strawberry.field(description="徴収方法")
 
 
 @strawberry.type(description="LEVY (賦課情報): one fiscal year's levy as provided.")
@@ -126,22 +126,24 @@ class ProvidedLevy:
     fiscal_year: int = strawberry.field(description="賦課年度")
     levied_on: dt.date = strawberry.field(description="賦課期日")
     income_stage: IncomeStage = strawberry.field(description="所得段階")
-    annual_premium: int
-    reduction_amount: int
-    collection_method: CollectionMethod
-    pension_payer: PensionPayer | None
-    corrected_on: dt.date | None
-    correction_reason: LevyCorrectionReason | None
-    installments: list[ProvidedInstallment]
+    annual_premium: int = strawberry.field(description="保険料額 before reduction (yen)")
+    reduction_amount: int = strawberry.field(description="減免額 (yen)")
+    collection_method: CollectionMethod = strawberry.field(description="徴収方法")
+    pension_payer: PensionPayer | None = strawberry.field(
+        description="特別徴収義務者 (pension deduction only)"
+    )
+    corrected_on: dt.date | None = strawberry.field(description="賦課更正日")
+    correction_reason: LevyCorrectionReason | None = strawberry.field(description="賦課更正事由")
+    installments: list[ProvidedInstallment] = strawberry.field(description="期別, by period")
 
 
 @strawberry.type(description="PAYMENT_STATUS of one installment, as of `asOf`.")
 class ProvidedInstallmentPayment:
     period: int = strawberry.field(description="期別")
     due_on: dt.date = strawberry.field(description="納期限")
-    paid_amount: int
-    outstanding_amount: int
-    status: InstallmentStatus
+    paid_amount: int = strawberry.field(description="Sum of the receipts (yen)")
+    outstanding_amount: int = strawberry.field(description="Not yet paid (yen)")
+    status: InstallmentStatus = strawberry.field(description="State on `asOf`")
     receipts: list[LevyReceipt] = strawberry.field(description="収納")
     reminders: list[LevyReminder] = strawberry.field(description="督促・催告")
 
@@ -150,7 +152,7 @@ class ProvidedInstallmentPayment:
 class ProvidedLevyPayment:
     fiscal_year: int = strawberry.field(description="賦課年度")
     arrears_amount: int = strawberry.field(description="滞納額 on `asOf`")
-    installments: list[ProvidedInstallmentPayment]
+    installments: list[ProvidedInstallmentPayment] = strawberry.field(description="期別, by period")
     refunds: list[LevyRefund] = strawberry.field(description="還付・充当")
 
 
