@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import JSONResponse, Response
 
 from resolvers.errors import language
-from schema.errors import UNAUTHENTICATED, localize, token_hint
+from schema.errors import FORBIDDEN, UNAUTHENTICATED, localize, token_hint
 
 from .errors import AuthenticationError
 
@@ -28,12 +28,12 @@ def unauthenticated_response(err: AuthenticationError) -> Response:
     ``error="invalid_token"``; a malformed or repeated header → 400 with ``error="invalid_request"``;
     a valid token naming no role of this service → 403 ``FORBIDDEN`` with ``error="insufficient_scope"``.
     """
-    code = "UNAUTHENTICATED"
+    code = UNAUTHENTICATED
     if err.credentials_missing:
         status, challenge = 401, f'Bearer realm="{REALM}"'
     else:
         status = {"invalid_request": 400, "insufficient_scope": 403}.get(err.error, 401)
-        code = "FORBIDDEN" if status == 403 else code
+        code = FORBIDDEN if status == 403 else code
         challenge = (
             f'Bearer realm="{REALM}", error="{err.error}", error_description="{_quoted(err.description)}"'
         )
