@@ -29,9 +29,11 @@ test: $(STAMP)
 test-db: $(STAMP)
 	$(BIN)/python -m pytest -m db
 
+# ruff, and the layer rule (import-linter: the contracts in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
