@@ -110,7 +110,7 @@ async def seed_city(
         loop = asyncio.get_running_loop()
         switch = sys.getswitchinterval()
         # The event loop must get the GIL back quickly from the generating thread whenever the server
-        # answers; the default 5 ms hand-over would leave the COPY stream idle most of the time.
+        # answers; the default switch interval would leave the COPY stream idle most of the time.
         sys.setswitchinterval(min(switch, 0.0005))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kaigo-seed") as worker:
             pending = loop.run_in_executor(worker, next, batches, None)
@@ -141,7 +141,7 @@ async def seed_city(
             )
         await conn.commit()
         # Planner statistics now, not whenever autovacuum gets to it: without them the first minutes
-        # plan one person's lookups as parallel scans (bench/: ~10 ms instead of ~0.1 ms).
+        # plan one person's lookups as parallel scans instead of index scans.
         say("analyzing the seeded tables")
         for name in TABLES:
             await conn.execute(text(f"ANALYZE {name}"))
