@@ -53,7 +53,7 @@ schema: $(STAMP)
 
 # The documentation site (docs/, mkdocs.yml) into site/; CI builds it with --strict (a broken link fails).
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # Figures, never assertions (issue 8): wrk against `kaigo serve` with production settings, the asyncpg floor,
 # the layers, scale; writes bench/results/. Needs wrk (installed with apt-get when missing and root).
