@@ -24,7 +24,7 @@ from authlib.oidc.discovery import OpenIDProviderMetadata, get_well_known_url
 
 from .errors import AuthConfigurationError
 from .keys import MAX_JWKS_BYTES, VerificationKey
-from .sources import FETCH_FAILURE_BACKOFF, KeySource, UrlKeySource, is_loopback
+from .sources import FETCH_FAILURE_BACKOFF, HttpClient, KeySource, UrlKeySource, is_loopback
 
 __all__ = ["DiscoveredKeySource", "discover_jwks_uri"]
 
@@ -83,21 +83,13 @@ class DiscoveredKeySource(KeySource):
         self.refuse_dev_keys = refuse_dev_keys
         self.clock = clock
         self.cache_seconds = cache_seconds
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._client = HttpClient(http_client)
         self._jwks: UrlKeySource | None = None
         self._retry_at: float | None = None
         self._lock = asyncio.Lock()
 
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
-        return self._http
-
     async def aclose(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._client.aclose()
 
     async def _discover(self, *, raise_errors: bool) -> UrlKeySource | None:
         async with self._lock:

@@ -18,7 +18,7 @@ import httpx
 from .errors import AuthConfigurationError, DevKeysRefusedError
 from .keys import MAX_JWKS_BYTES, VerificationKey, parse_jwks
 
-__all__ = ["FileKeySource", "KeySource", "UrlKeySource", "is_loopback", "is_url"]
+__all__ = ["FileKeySource", "HttpClient", "KeySource", "UrlKeySource", "is_loopback", "is_url"]
 
 logger = logging.getLogger("kaigo.auth")
 
@@ -111,6 +111,25 @@ class FileKeySource(KeySource):
         logger.info("%s: JWKS reloaded (%d keys)", self.path, len(self.keys))
 
 
+class HttpClient:
+    """The HTTP client of a key source: the caller's, or one made on first use and closed by ``aclose``
+    (no redirects: a JWKS or discovery URL answers itself)."""
+
+    def __init__(self, given: httpx.AsyncClient | None) -> None:
+        self._client = given
+        self._owned = given is None
+
+    def __call__(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._owned and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
 class UrlKeySource(KeySource):
     def __init__(
         self,
@@ -126,23 +145,15 @@ class UrlKeySource(KeySource):
         self.refuse_dev_keys = refuse_dev_keys
         self.clock = clock
         self.cache_seconds = cache_seconds
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._client = HttpClient(http_client)
         self._fetched_at: float | None = None
         self._forced_at: float | None = None
         self._retry_at: float | None = None
         self._generation = 0
         self._lock = asyncio.Lock()
 
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
-        return self._http
-
     async def aclose(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._client.aclose()
 
     async def _download(self) -> dict[str, VerificationKey]:
         response = await self._client().get(self.url, headers={"Accept": "application/json"})
