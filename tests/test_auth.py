@@ -1,4 +1,4 @@
-"""Authentication (api/auth.py) and the dev identity (api/devkeys.py): no database needed."""
+"""Authentication (api/auth/) and the dev identity (api/devkeys.py): no database needed."""
 
 from __future__ import annotations
 
