@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-db lint format typecheck bench bench-peers lock graphiql clean
+.PHONY: install run test test-db lint format typecheck schema docs bench bench-peers lock graphiql clean
 
 install: $(STAMP)
 
@@ -29,9 +29,11 @@ test: $(STAMP)
 test-db: $(STAMP)
 	$(BIN)/python -m pytest -m db
 
+# ruff, and the layer rule (import-linter: the contracts in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -39,6 +41,19 @@ format: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy api schema resolvers persistence policies
+
+# The committed SDL (schema/sdl/: the whole schema and each role's view, as `kaigo schema` prints them),
+# rewritten from the code. tests/test_schema_sdl.py holds them equal, and asks CHANGELOG.md to name every
+# change that breaks a client.
+schema: $(STAMP)
+	$(BIN)/kaigo schema > schema/sdl/full.graphql
+	for role in $$($(BIN)/python -c 'from policies.roles import ROLE_NAMES; print(*sorted(ROLE_NAMES))'); do \
+	  $(BIN)/kaigo schema --role $$role > schema/sdl/$$role.graphql || exit 1; \
+	done
+
+# The documentation site (docs/, mkdocs.yml) into site/; CI builds it with --strict (a broken link fails).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # Figures, never assertions (issue 8): wrk against `kaigo serve` with production settings, the asyncpg floor,
 # the layers, scale; writes bench/results/. Needs wrk (installed with apt-get when missing and root).

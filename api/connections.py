@@ -35,6 +35,7 @@ __all__ = ["ConnectionLimits", "GuardedH11Protocol"]
 
 log = logging.getLogger("kaigo.http")
 _SUMMARY_SECONDS: Final = 10.0
+SERVER_BUSY: Final = "SERVER_BUSY"  # a connection over KAIGO_MAX_CONNECTIONS, answered before any request
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class GuardedH11Protocol(NoDelayH11Protocol):
                 _raw_response(
                     503,
                     "Service Unavailable",
-                    "SERVER_BUSY",
+                    SERVER_BUSY,
                     "Too many open connections; try again.",
                     "retry-after: 1",
                 )

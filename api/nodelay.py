@@ -2,9 +2,9 @@
 
 With several workers uvicorn's supervisor binds the listening socket itself, with protocol number 0;
 asyncio sets ``TCP_NODELAY`` only on sockets whose protocol is ``IPPROTO_TCP``, so every keep-alive
-answer then waited for the client's delayed ACK (about 40 ms on Linux): a person-detail request took
-three times as long at one connection (bench/, "Layers"; uvicorn issue #3149). Setting the option on
-each accepted connection fixes it whoever bound the socket.
+answer then waited for the client's delayed ACK, which dominated a small request at one connection
+(uvicorn issue #3149; the figures are in docs/figures.md). Setting the option on each accepted
+connection fixes it whoever bound the socket.
 """
 
 from __future__ import annotations

@@ -8,17 +8,9 @@ bytes precomputed, resource and scope encoded once (cached by identity), and the
 ``KeyValue`` of a str/bool/int attribute cached (the same SQL text, route and method repeat on
 every request).
 
-Measured with ``bench/otlp_encoding.py`` (8 batches of 512 spans shaped like the server's: HTTP server
-span under a remote parent, GraphQL operation span with its policy events, loader and SQL statement
-spans; CPython 3.11, protobuf 7.36.2 upb; CPU time, medians, one run on a shared 2-core machine):
-
-- HTTP path: the SDK's ``encode_spans(...).SerializePartialToString()`` ≈ 22–24 µs per span,
-  :func:`encode_spans` ≈ 6 µs (ratio 0.26–0.27);
-- gRPC path: the SDK's ``encode_spans`` (the message the stub serializes) ≈ 21–24 µs per span,
-  ``ExportTraceServiceRequest.FromString(encode_spans(...))`` ≈ 6.3–6.9 µs (ratio 0.28–0.29): still
-  a clear win (the stub serializes either message the same way), so the gRPC exporter uses it too;
-- caches emptied before each batch: ≈ 6.2 µs (a batch repeats its SQL texts); with the ``KeyValue``
-  cache off, ≈ 9.4 µs.
+``bench/otlp_encoding.py`` compares both paths with the SDK's (HTTP: the SDK's serialized message;
+gRPC: the message the stub serializes, which parsing our bytes back still beats, so the gRPC exporter
+uses it too); docs/figures.md keeps the results.
 
 Exactness: the bytes are what the SDK's encoder serializes (same fields, same order: the tests compare
 the decoded messages and the bytes). Attribute values of the common types (str, bool, int in int64

@@ -78,7 +78,20 @@ def build_checkpointer(settings: Settings, key: bytes) -> Checkpointer:
 
 
 def build_authenticator(settings: Settings) -> TokenVerifier:
-    """The configured JWKS; in development the dev key under the data dir (refused in production)."""
+    """The identity provider by its issuer (OpenID Connect discovery) or by its JWKS; in development, with
+    neither, the dev key under the data dir (refused in production)."""
+    if settings.oidc_issuer:
+        if settings.jwks:
+            raise SystemExit(
+                "set KAIGO_OIDC_ISSUER or KAIGO_JWKS, not both: the issuer's discovery names the JWKS"
+            )
+        if settings.jwt_issuer and settings.jwt_issuer != settings.oidc_issuer:
+            raise SystemExit("KAIGO_JWT_ISSUER differs from KAIGO_OIDC_ISSUER: leave it unset")
+        return TokenVerifier(
+            issuer=settings.oidc_issuer,
+            audience=settings.jwt_audience,
+            refuse_dev_keys=settings.production,
+        )
     if settings.jwks:
         return TokenVerifier(
             jwks=settings.jwks,
@@ -87,7 +100,10 @@ def build_authenticator(settings: Settings) -> TokenVerifier:
             refuse_dev_keys=settings.production,
         )
     if settings.production:
-        raise SystemExit("KAIGO_ENV=production needs KAIGO_JWKS (a path or https URL) and KAIGO_JWT_ISSUER")
+        raise SystemExit(
+            "KAIGO_ENV=production needs the identity provider: KAIGO_OIDC_ISSUER (its issuer URL), "
+            "or KAIGO_JWKS (a path or https URL) and KAIGO_JWT_ISSUER"
+        )
     keys = ensure_dev_keys(settings.data_dir)
     return TokenVerifier(
         jwks=str(keys.jwks_path), issuer=DEV_ISSUER, audience=settings.jwt_audience, refuse_dev_keys=False
@@ -128,7 +144,9 @@ def build_runtime(settings: Settings) -> Runtime:
         authenticator=build_authenticator(settings),
         graphql_ide=not settings.production,
         cors_localhost=not settings.production,
-        dev_tokens=None if settings.production or settings.jwks else ensure_dev_keys(settings.data_dir),
+        dev_tokens=None
+        if settings.production or settings.jwks or settings.oidc_issuer
+        else ensure_dev_keys(settings.data_dir),
         trusted_roles=clients().trusted_roles,
         trusted_clients=settings.trusted_clients,
         document_recheck_seconds=settings.document_recheck_seconds,

@@ -59,6 +59,7 @@ class Settings:
     jwt_issuer: str | None = None
     jwt_audience: str = "kaigo-graph"
     jwks: str | None = None  # a path or an https URL
+    oidc_issuer: str | None = None  # KAIGO_OIDC_ISSUER: the JWKS found through its discovery document
     trusted_clients: frozenset[str] = frozenset()  # clients that run registered documents only
     document_recheck_seconds: int = 5  # a revoked document stops running within this time
     statement_timeout_ms: int = 5000  # PostgreSQL cancels a statement of the app running longer
@@ -115,6 +116,7 @@ class Settings:
             jwt_issuer=env.get("KAIGO_JWT_ISSUER") or None,
             jwt_audience=env.get("KAIGO_JWT_AUDIENCE", "kaigo-graph"),
             jwks=env.get("KAIGO_JWKS") or None,
+            oidc_issuer=env.get("KAIGO_OIDC_ISSUER") or None,
             trusted_clients=_names("KAIGO_TRUSTED_CLIENTS"),
             document_recheck_seconds=_int("KAIGO_DOCUMENT_RECHECK_SECONDS", 5),
             statement_timeout_ms=_int("KAIGO_STATEMENT_TIMEOUT_MS", 5000),

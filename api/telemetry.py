@@ -221,7 +221,7 @@ def _exporter_from_env(env: Mapping[str, str]) -> SpanExporter | None:
         or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
         or "http/protobuf"
     )
-    # the SDK's exporters with a lean encoder (api/otlp.py): ~6 µs a span where the SDK's takes ~22
+    # the SDK's exporters with a lean encoder (api/otlp.py: the same bytes for a fraction of the CPU)
     if protocol == "grpc":
         from .otlp import LeanGrpcSpanExporter
 

@@ -50,7 +50,7 @@ def make_engine(
     it at checkout at no cost, and every older pooled connection with it; a connection lost in the
     middle of a request is invalidated by SQLAlchemy (a disconnect error), again with every older one;
     and none is older than ``pool_recycle`` seconds. ``pool_pre_ping`` (a BEGIN, ``;``, ROLLBACK: three
-    round trips per checkout, about 6 % of a person-detail request) also catches connections that died
+    round trips per checkout, paid by every request) also catches connections that died
     silently (a network path dropped without a reset, a proxy's idle timeout): off unless asked for.
     """
     connect_args = dict(kw.pop("connect_args", {}))
@@ -179,7 +179,7 @@ class SerialSession:
     async def _driver_connection(self) -> Any:
         """The asyncpg connection in the session's transaction. Once a statement has run, the session
         holds its connection and the lookup does no I/O: taken synchronously, without the greenlet
-        round SQLAlchemy's async path costs (~20 µs)."""
+        round trip of SQLAlchemy's async path."""
         if self._connected:
             raw = self.session.sync_session.connection().connection.driver_connection
             if raw is not None and raw.is_in_transaction():

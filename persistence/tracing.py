@@ -5,8 +5,8 @@ global OpenTelemetry provider: ``None`` means tracing is off, and every hook ret
 Statement spans carry the parameterized SQL only; bound values (numbers, names) are never read.
 
 Leaf spans are made lean (:class:`Leaf`): a person-detail request has nine of them, and the SDK's span
-(attribute validation, a lock, context attach and detach, a copy at the end) cost ~27 µs each where
-this costs ~8 µs. A leaf records its start time and identifiers, then hands the SDK's span processors
+does work a leaf does not need (attribute validation, a lock, context attach and detach, a copy at the
+end; docs/figures.md has the cost of each). A leaf records its start time and identifiers, then hands the SDK's span processors
 one finished :class:`~opentelemetry.sdk.trace.ReadableSpan`, exactly what an SDK span hands them at its
 end. It follows the SDK's parent-based sampling (a leaf is recorded when its parent is sampled, or
 held when its parent's trace is held: persistence/sampling.py); with no recording parent, or a sampler

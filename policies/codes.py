@@ -30,7 +30,8 @@ class CodeTable:
 
     kind: str
     ja: str
-    source: str
+    source: str  # where the codes come from and how sure we are: for maintainers, never for clients
+    about: str  # what the table means, for clients (the GraphQL enum's description)
     values: tuple[Code, ...]
 
     def by_code(self, code: str) -> Code:
@@ -61,7 +62,7 @@ def _parse(raw: dict[str, Any]) -> dict[str, CodeTable]:
         names = [v.name for v in values]
         if len(set(codes)) != len(codes) or len(set(names)) != len(names):
             raise ValueError(f"code table {kind!r} repeats a code or a name")
-        tables[kind] = CodeTable(kind, body["ja"], body["source"], tuple(values))
+        tables[kind] = CodeTable(kind, body["ja"], body["source"], body["about"], tuple(values))
     return tables
 
 

@@ -17,6 +17,7 @@ from strawberry.types.field import StrawberryField
 
 from policies.visibility import may_see
 from schema.duties import required_duties
+from schema.scalars import SCALARS
 
 from .errors import ErrorCodes, log_errors, new_correlation, present
 from .introspection import IntrospectionGate
@@ -98,6 +99,7 @@ class KaigoSchema(strawberry.Schema):
                 *extensions,
             ],
             config=config if config is not None else schema_config(),
+            scalar_overrides=kwargs.pop("scalar_overrides", SCALARS),
             **kwargs,
         )
 

@@ -10,6 +10,8 @@ for it commit together; a mutation that ends with an error is rolled back whole 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from schema.duties import (
@@ -43,7 +45,25 @@ __all__ = ["Mutation"]
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.type
+def arg(description: str) -> object:
+    """An argument's description (``Annotated[T, arg("…")]``)."""
+    return strawberry.argument(description=description)
+
+
+RECORD = arg("The record waiting for review (`ProvisionRecord.id`)")
+REQUEST = arg("The person's request (`SubjectRequest.id`)")
+REASON = arg("Why, in the staff's words (kept with the record)")
+
+
+@strawberry.type(
+    description=(
+        "Writing. A mutation exists only in the views of the roles whose duties allow it. Each runs in one "
+        "transaction: the decision, its record and what was read commit together, and an error leaves nothing "
+        "recorded. Creating mutations take a `requestId` (idempotency key): the same id with the same input "
+        "answers the same again, with other input REQUEST_ID_REUSED. A refusal under the law (Denied) is an "
+        "answer, recorded, not an error."
+    )
+)
 class Mutation:
     @strawberry.mutation(
         description=(
@@ -53,7 +73,9 @@ class Mutation:
         ),
         directives=requires_duty(PROVIDE_INFORMATION),
     )
-    async def provide_information(self, info: Info, input: ProvideInformationInput) -> ProvisionResult:
+    async def provide_information(
+        self, info: Info, input: Annotated[ProvideInformationInput, arg("The request received")]
+    ) -> ProvisionResult:
         return await audited(info.context.audit, await provisions.provide_information(info.context, input))
 
     @strawberry.mutation(
@@ -66,7 +88,11 @@ class Mutation:
         directives=requires_duty(REVIEW_PROVISIONS),
     )
     async def confirm_provision(
-        self, info: Info, record_id: strawberry.ID, approve: bool, note: str | None = None
+        self,
+        info: Info,
+        record_id: Annotated[strawberry.ID, RECORD],
+        approve: Annotated[bool, arg("true: send (decided again today); false: refuse")],
+        note: Annotated[str | None, arg("The reviewer's note (kept with the record)")] = None,
     ) -> ProvisionResult:
         return await audited(
             info.context.audit, await provisions.confirm_provision(info.context, record_id, approve, note)
@@ -80,7 +106,7 @@ class Mutation:
         directives=requires_duty(REQUEST_TRANSFER),
     )
     async def request_transfer_permission(
-        self, info: Info, input: RequestTransferPermissionInput
+        self, info: Info, input: Annotated[RequestTransferPermissionInput, arg("The application")]
     ) -> TransferApplicationResult:
         return await audited(
             info.context.audit, await transfers.request_transfer_permission(info.context, input)
@@ -91,7 +117,11 @@ class Mutation:
         directives=requires_duty(REVIEW_PROVISIONS),
     )
     async def decide_transfer_permission(
-        self, info: Info, id: strawberry.ID, approve: bool, reason: str | None = None
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, arg("The application (`TransferPermission.id`)")],
+        approve: Annotated[bool, arg("true: APPROVED; false: REJECTED")],
+        reason: Annotated[str | None, REASON] = None,
     ) -> TransferPermissionDecision:
         return await audited(
             info.context.audit, await transfers.decide_transfer_permission(info.context, id, approve, reason)
@@ -104,14 +134,20 @@ class Mutation:
         ),
         directives=requires_duty(RECEIVE_TRANSFER),
     )
-    async def transfer_information(self, info: Info, input: TransferInformationInput) -> TransferResult:
+    async def transfer_information(
+        self,
+        info: Info,
+        input: Annotated[TransferInformationInput, arg("The permission, the persons, the page")],
+    ) -> TransferResult:
         return await audited(info.context.audit, await transfers.transfer_information(info.context, input))
 
     @strawberry.mutation(
         description="情報照会 — record an inquiry under 別表第2 93 or 94 (a 情報提供許可証 is required).",
         directives=requires_duty(INQUIRE),
     )
-    async def record_inquiry(self, info: Info, input: RecordInquiryInput) -> InquiryResult:
+    async def record_inquiry(
+        self, info: Info, input: Annotated[RecordInquiryInput, arg("The inquiry")]
+    ) -> InquiryResult:
         return await audited(info.context.audit, await inquiries.record_inquiry(info.context, input))
 
     @strawberry.mutation(
@@ -119,7 +155,10 @@ class Mutation:
         directives=requires_duty(INQUIRE),
     )
     async def record_inquiry_response(
-        self, info: Info, inquiry_id: strawberry.ID, response: InquiryResponseInput
+        self,
+        info: Info,
+        inquiry_id: Annotated[strawberry.ID, arg("The inquiry (`Inquiry.id`)")],
+        response: Annotated[InquiryResponseInput, arg("The answer received")],
     ) -> InquiryAnswered:
         return await audited(
             info.context.audit, await inquiries.record_inquiry_response(info.context, inquiry_id, response)
@@ -133,22 +172,28 @@ class Mutation:
         directives=requires_duty(SET_NO_AUTOMATIC_RESPONSE),
     )
     async def set_no_automatic_response(
-        self, info: Info, person_id: strawberry.ID, on: bool, reason: str
+        self,
+        info: Info,
+        person_id: Annotated[strawberry.ID, arg("The person (`Person.id`)")],
+        on: Annotated[bool, arg("true: set 自動応答不可; false: clear it")],
+        reason: Annotated[str, REASON],
     ) -> AutomaticResponseChange:
         return await rights.set_no_automatic_response(info.context, person_id, on, reason)
 
     @strawberry.mutation(
-        description="Record a person's disclosure, correction or suspension request, or an inquiry (IV-1, IV-2).",
+        description="Record a person's request (開示, 訂正, 利用停止) or inquiry (問合せ) as received; due dates follow.",
         directives=requires_duty(HANDLE_SUBJECT_REQUESTS),
     )
-    async def receive_subject_request(self, info: Info, input: ReceiveSubjectRequestInput) -> SubjectRequest:
+    async def receive_subject_request(
+        self, info: Info, input: Annotated[ReceiveSubjectRequestInput, arg("The request as received")]
+    ) -> SubjectRequest:
         return await rights.receive_subject_request(info.context, input)
 
     @strawberry.mutation(
         description="開示 — produce the disclosure of a DISCLOSURE request (JSON and A4 PDF) and record it, once.",
         directives=requires_duty(HANDLE_SUBJECT_REQUESTS),
     )
-    async def disclose_to_subject(self, info: Info, id: strawberry.ID) -> Disclosure:
+    async def disclose_to_subject(self, info: Info, id: Annotated[strawberry.ID, REQUEST]) -> Disclosure:
         return await rights.disclose(info.context, id)
 
     @strawberry.mutation(
@@ -159,7 +204,11 @@ class Mutation:
         directives=requires_duty(DECIDE_SUBJECT_REQUESTS),
     )
     async def decide_subject_request(
-        self, info: Info, id: strawberry.ID, approve: bool, reason: str | None = None
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, REQUEST],
+        approve: Annotated[bool, arg("true: approve (a correction is applied at once); false: reject")],
+        reason: Annotated[str | None, REASON] = None,
     ) -> SubjectRequest:
         return await rights.decide_subject_request(info.context, id, approve, reason)
 
@@ -167,7 +216,10 @@ class Mutation:
         description="End a suspension in force.", directives=requires_duty(DECIDE_SUBJECT_REQUESTS)
     )
     async def lift_suspension(
-        self, info: Info, id: strawberry.ID, reason: str | None = None
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, arg("The approved suspension request (`SubjectRequest.id`)")],
+        reason: Annotated[str | None, REASON] = None,
     ) -> SubjectRequest:
         return await rights.lift_suspension(info.context, id, reason)
 
@@ -175,5 +227,10 @@ class Mutation:
         description="Record the answer to a person's inquiry (問合せ), once.",
         directives=requires_duty(HANDLE_SUBJECT_REQUESTS),
     )
-    async def answer_subject_request(self, info: Info, id: strawberry.ID, answer: str) -> SubjectRequest:
+    async def answer_subject_request(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, REQUEST],
+        answer: Annotated[str, arg("The answer given to the person")],
+    ) -> SubjectRequest:
         return await rights.answer_subject_request(info.context, id, answer)

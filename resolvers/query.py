@@ -21,7 +21,7 @@ from schema.duties import (
     REVIEW_PROVISIONS,
     requires_duty,
 )
-from schema.errors import BadUserInput
+from schema.errors import JA_BY_CODE, BadUserInput
 from schema.inquiries import Inquiry
 from schema.legal_bases import Direction, LegalBasis
 from schema.persons import Person, PersonConnection, PersonFilter
@@ -40,17 +40,33 @@ __all__ = ["Query"]
 
 Info = strawberry.Info[Context, None]
 
+AFTER = "The `endCursor` of the previous page (null: the first page)"
+ERROR_CODES = ", ".join(sorted(JA_BY_CODE))  # every code an operation can answer with (schema/errors.py)
 
-@strawberry.type
+
+@strawberry.type(
+    description=(
+        "Reading. What you see depends on your role: a field your duties (`viewer.duties`) do not allow is not "
+        "in your view of the schema at all (`kaigo schema --role ROLE` prints each view). Dates are ISO 8601 "
+        "calendar dates (`Date`), instants ISO 8601 with offset (`DateTime`); amounts are whole yen (`Int`). "
+        "Pages use cursors (`PageInfo`). Every error carries `extensions.code` ("
+        + ERROR_CODES
+        + "); input errors add `extensions.field` and `extensions.reason`. The error catalogue "
+        "(docs/frontend/errors.md) says what each code means and what a screen should do; messages follow "
+        "`Accept-Language` (Japanese or English)."
+    )
+)
 class Query:
-    @strawberry.field(description="The authenticated principal.")
+    @strawberry.field(description="The authenticated principal: who you are, your roles and duties.")
     def viewer(self, info: Info) -> Viewer:
         return Viewer.of(info.context.principal)
 
     @strawberry.field(
         description="A person by id; null if there is none.", directives=requires_duty(READ_PERSONS)
     )
-    async def person(self, info: Info, id: strawberry.ID) -> Person | None:
+    async def person(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="`Person.id`")]
+    ) -> Person | None:
         return await info.context.loaders.person.load(parse_person_id(id))
 
     @strawberry.field(
@@ -63,9 +79,14 @@ class Query:
     async def persons(
         self,
         info: Info,
-        filter_: Annotated[PersonFilter | None, strawberry.argument(name="filter")] = None,
-        first: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
+        filter_: Annotated[
+            PersonFilter | None,
+            strawberry.argument(name="filter", description="Conditions every person of the page meets"),
+        ] = None,
+        first: Annotated[
+            int, strawberry.argument(description=f"Page size, 1-{MAX_PAGE_SIZE}")
+        ] = DEFAULT_PAGE_SIZE,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> PersonConnection:
         ctx = info.context
         page = await persons_page(ctx.db, filter_, first=first, after=after, today=ctx.today)
@@ -79,7 +100,13 @@ class Query:
         ),
         directives=requires_duty(READ_PERSONS, NUMBER_USE),
     )  # requires duty: number_use
-    async def person_by_individual_number(self, info: Info, individual_number: str) -> Person | None:
+    async def person_by_individual_number(
+        self,
+        info: Info,
+        individual_number: Annotated[
+            str, strawberry.argument(description="個人番号: 12 ASCII digits, the last a check digit")
+        ],
+    ) -> Person | None:
         info.context.require(NUMBER_USE)  # before looking at the value at all
         try:
             number = IndividualNumber.parse(individual_number, field="individualNumber")
@@ -97,7 +124,12 @@ class Query:
         directives=requires_duty(READ_LEGAL_BASES),
     )
     def legal_bases(
-        self, info: Info, direction: Direction | None = None, on: dt.date | None = None
+        self,
+        info: Info,
+        direction: Annotated[
+            Direction | None, strawberry.argument(description="Only this direction (null: all)")
+        ] = None,
+        on: Annotated[dt.date | None, strawberry.argument(description="The day (null: today)")] = None,
     ) -> list[LegalBasis]:
         info.context.require(READ_LEGAL_BASES)
         day = on if on is not None else info.context.today
@@ -115,9 +147,11 @@ class Query:
     async def provision_records(
         self,
         info: Info,
-        person_id: strawberry.ID,
-        first: int = DEFAULT_RECORDS_PAGE,
-        after: str | None = None,
+        person_id: Annotated[strawberry.ID, strawberry.argument(description="The person (`Person.id`)")],
+        first: Annotated[
+            int, strawberry.argument(description=f"Page size, 1-{MAX_RECORDS_PAGE}")
+        ] = DEFAULT_RECORDS_PAGE,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> ProvisionRecordConnection:
         page = await provisions.provision_records(info.context, person_id, first, after)
         info.context.audit.touch(parse_person_id(person_id, field="personId"))  # the records are about them
@@ -128,7 +162,12 @@ class Query:
         directives=requires_duty(REVIEW_PROVISIONS),
     )
     async def pending_provisions(
-        self, info: Info, first: int = DEFAULT_RECORDS_PAGE, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[
+            int, strawberry.argument(description=f"Page size, 1-{MAX_RECORDS_PAGE}")
+        ] = DEFAULT_RECORDS_PAGE,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> ProvisionRecordConnection:
         return await provisions.pending_provisions(info.context, first, after)
 
@@ -137,7 +176,11 @@ class Query:
         directives=requires_duty(REVIEW_PROVISIONS),
     )
     async def transfer_permissions(
-        self, info: Info, status: TransferPermissionStatus | None = None
+        self,
+        info: Info,
+        status: Annotated[
+            TransferPermissionStatus | None, strawberry.argument(description="Only in this state (null: all)")
+        ] = None,
     ) -> list[TransferPermission]:
         return await transfers.transfer_permissions(info.context, status, own_department=False)
 
@@ -146,7 +189,11 @@ class Query:
         directives=requires_duty(REQUEST_TRANSFER),
     )
     async def department_transfer_permissions(
-        self, info: Info, status: TransferPermissionStatus | None = None
+        self,
+        info: Info,
+        status: Annotated[
+            TransferPermissionStatus | None, strawberry.argument(description="Only in this state (null: all)")
+        ] = None,
     ) -> list[TransferPermission]:
         return await transfers.transfer_permissions(info.context, status, own_department=True)
 
@@ -154,21 +201,36 @@ class Query:
         description="A person's requests (開示・訂正・利用停止, 問合せ), newest first, with every step.",
         directives=requires_duty(HANDLE_SUBJECT_REQUESTS),
     )
-    async def subject_requests(self, info: Info, person_id: strawberry.ID) -> list[SubjectRequest]:
+    async def subject_requests(
+        self,
+        info: Info,
+        person_id: Annotated[strawberry.ID, strawberry.argument(description="The person (`Person.id`)")],
+    ) -> list[SubjectRequest]:
         return await rights.subject_requests(info.context, person_id)
 
     @strawberry.field(
         description="情報照会 made about a person, with their typed answers, newest first.",
         directives=requires_duty(NUMBER_USE),
     )
-    async def inquiries(self, info: Info, person_id: strawberry.ID) -> list[Inquiry]:
+    async def inquiries(
+        self,
+        info: Info,
+        person_id: Annotated[strawberry.ID, strawberry.argument(description="The person (`Person.id`)")],
+    ) -> list[Inquiry]:
         return await inquiries.inquiries_about(info.context, person_id)
 
     @strawberry.field(
         description="Flagged persons of the department's transfers under a permission, confirmed by the chief.",
         directives=requires_duty(RECEIVE_TRANSFER),
     )
-    async def reviewed_transfers(self, info: Info, permission_id: strawberry.ID) -> list[ReviewedTransfer]:
+    async def reviewed_transfers(
+        self,
+        info: Info,
+        permission_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The department's permission (`TransferPermission.id`)"),
+        ],
+    ) -> list[ReviewedTransfer]:
         return await transfers.reviewed_transfers(info.context, permission_id)
 
     @strawberry.field(
@@ -181,9 +243,14 @@ class Query:
     async def audit_events(
         self,
         info: Info,
-        filter_: Annotated[AuditFilter | None, strawberry.argument(name="filter")] = None,
-        first: int = DEFAULT_AUDIT_PAGE,
-        after: str | None = None,
+        filter_: Annotated[
+            AuditFilter | None,
+            strawberry.argument(name="filter", description="Conditions every entry of the page meets"),
+        ] = None,
+        first: Annotated[
+            int, strawberry.argument(description=f"Page size, 1-{MAX_AUDIT_PAGE}")
+        ] = DEFAULT_AUDIT_PAGE,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> AuditEventConnection:
         info.context.require(READ_AUDIT)
         return await audit_events_page(info.context.db, filter_, first=first, after=after)

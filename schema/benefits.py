@@ -1,5 +1,5 @@
 """給付 — reimbursements, high-cost and combined benefits, reductions, restrictions, the federation's
-claim results and recipient notices, and community programme eligibility.  Amounts are yen."""
+claim results and recipient notices, and community programme eligibility.  Amounts are whole yen (円)."""
 
 from __future__ import annotations
 
@@ -44,15 +44,15 @@ class Reimbursement:
     application_number: str = column(description="申請書番号")
     kind: ReimbursementKind = column(description="申請給付種類")
     service_month: dt.date = column(description="サービス提供年月 (first day of the month)")
-    applied_on: dt.date = column()
+    applied_on: dt.date = column(description="申請日")
     received_on: dt.date = column(description="受付日")
-    applicant_name: str | None = column()
-    applicant_relationship: ApplicantRelationship = column()
-    payment_method: PaymentMethod = column()
-    total_cost: int = column()
-    copay_amount: int = column(description="利用者負担額")
-    claimed_amount: int = column(description="保険請求額")
-    paid_amount: int | None = column(description="支払金額 (null until decided)")
+    applicant_name: str | None = column(description="申請者氏名")
+    applicant_relationship: ApplicantRelationship = column(description="申請者関係")
+    payment_method: PaymentMethod = column(description="支払方法")
+    total_cost: int = column(description="費用額 — the whole cost paid by the person (yen)")
+    copay_amount: int = column(description="利用者負担額 (yen)")
+    claimed_amount: int = column(description="保険請求額 (yen)")
+    paid_amount: int | None = column(description="支払金額 (yen; null until decided)")
     reviewed_month: dt.date | None = column(description="審査年月")
     decided_on: dt.date | None = column(description="支給決定日")
 
@@ -60,26 +60,26 @@ class Reimbursement:
 @strawberry.type(description="高額介護サービス費 — copay above the monthly cap paid back.")
 @table("high_cost_benefits")
 class HighCostBenefit:
-    service_month: dt.date = column()
-    applied_on: dt.date = column()
+    service_month: dt.date = column(description="サービス提供年月 (first day of the month)")
+    applied_on: dt.date = column(description="申請日")
     household_code: str = column(description="算定世帯コード")
     income_class: IncomeClass = column(description="所得区分")
-    cost_amount: int = column(description="サービス費用額")
-    copay_amount: int = column(description="利用者負担額")
-    cap_amount: int = column(description="算定基準額")
-    paid_amount: int = column(description="高額支給額")
-    payment_method: PaymentMethod = column()
-    decided_on: dt.date | None = column()
+    cost_amount: int = column(description="サービス費用額 (yen)")
+    copay_amount: int = column(description="利用者負担額 (yen)")
+    cap_amount: int = column(description="算定基準額 — the monthly cap (yen)")
+    paid_amount: int = column(description="高額支給額 (yen)")
+    payment_method: PaymentMethod = column(description="支払方法")
+    decided_on: dt.date | None = column(description="支給決定日 (null until decided)")
 
 
 @strawberry.type(description="高額医療合算介護サービス費 — medical and care copays combined over Aug – Jul.")
 @table("combined_benefits")
 class CombinedBenefit:
     period_year: int = column(description="The calculation period starts on Aug 1 of this year")
-    applied_on: dt.date = column()
-    self_pay_amount: int = column(description="自己負担額")
-    paid_amount: int | None = column(description="支給額 (null until decided)")
-    decided_on: dt.date | None = column()
+    applied_on: dt.date = column(description="申請日")
+    self_pay_amount: int = column(description="自己負担額 (yen)")
+    paid_amount: int | None = column(description="支給額 (yen; null until decided)")
+    decided_on: dt.date | None = column(description="支給決定日 (null until decided)")
 
     # Computed here rather than read: what a provision sends is stored as these objects' fields
     # (schema/snapshots.py), and the period follows from the year.
@@ -101,55 +101,55 @@ class CombinedBenefit:
 @strawberry.type(description="減免 / 負担限度額認定 — a reduction of the copay or of food and housing costs.")
 @table("cost_reductions")
 class CostReduction:
-    kind: ReductionKind = column()
+    kind: ReductionKind = column(description="減免種別")
     applied_on: dt.date = column(description="減額申請日")
     decided_on: dt.date | None = column(description="減額認定日")
-    valid_from: dt.date = column()
-    valid_to: dt.date = column()
+    valid_from: dt.date = column(description="適用開始日")
+    valid_to: dt.date = column(description="適用終了日")
     stage: int | None = column(description="負担限度額段階")
-    reduction_percent: int | None = column()
+    reduction_percent: int | None = column(description="減額率 (%)")
     notice_on: dt.date | None = column(description="減額結果通知書作成日")
 
 
 @strawberry.type(description="給付制限 — a restriction for unpaid premiums.")
 @table("benefit_restrictions")
 class BenefitRestriction:
-    kind: RestrictionKind = column()
-    decided_on: dt.date = column()
-    valid_from: dt.date = column()
-    valid_to: dt.date | None = column()
-    arrears_amount: int = column(description="滞納額 when decided")
-    note: str | None = column()
+    kind: RestrictionKind = column(description="給付制限種別")
+    decided_on: dt.date = column(description="決定日")
+    valid_from: dt.date = column(description="適用開始日")
+    valid_to: dt.date | None = column(description="適用終了日 (null: until lifted)")
+    arrears_amount: int = column(description="滞納額 when decided (yen)")
+    note: str | None = column(description="備考")
 
 
 @strawberry.type(description="給付実績 — a service paid by the federation (国保連): provider, month, type.")
 @table("claim_results")
 class ClaimResult:
-    service_month: dt.date = column()
+    service_month: dt.date = column(description="サービス提供年月 (first day of the month)")
     provider_number: str = column(description="事業所番号")
-    service_type: ServiceType = column()
+    service_type: ServiceType = column(description="サービス種類")
     units: int = column(description="単位数")
-    cost_amount: int = column()
-    insurer_paid_amount: int = column()
-    copay_amount: int = column()
+    cost_amount: int = column(description="費用額 (yen)")
+    insurer_paid_amount: int = column(description="保険給付額 (yen)")
+    copay_amount: int = column(description="利用者負担額 (yen)")
     reviewed_month: dt.date = column(description="審査年月")
 
 
 @strawberry.type(description="受給者異動連絡 — what the city told the federation about a recipient.")
 @table("recipient_notices")
 class RecipientNotice:
-    kind: RecipientNoticeKind = column()
+    kind: RecipientNoticeKind = column(description="受給者異動区分")
     changed_on: dt.date = column(description="異動年月日")
-    sent_on: dt.date = column()
-    care_level: CareLevel | None = column()
+    sent_on: dt.date = column(description="送付日")
+    care_level: CareLevel | None = column(description="要介護状態区分 notified (null: none)")
 
 
 @strawberry.type(description="事業対象者 — eligible for the community programme (総合事業).")
 @table("community_eligibilities")
 class CommunityEligibility:
     checked_on: dt.date = column(description="基本チェックリスト実施日")
-    valid_from: dt.date = column()
-    valid_to: dt.date | None = column()
+    valid_from: dt.date = column(description="該当開始日")
+    valid_to: dt.date | None = column(description="該当終了日 (null while eligible)")
 
 
 def first_of_month(day: dt.date) -> dt.date:
@@ -176,8 +176,13 @@ def _in_months(row: Any, env: Env, p: Any) -> list[Any]:
 async def _claim_results(
     self: Any,
     info: GraphQLInfo,
-    from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
-    to: dt.date | None = None,
+    from_: Annotated[
+        dt.date | None,
+        strawberry.argument(name="from", description="From the month of this date (any day of it)"),
+    ] = None,
+    to: Annotated[
+        dt.date | None, strawberry.argument(description="To the month of this date, inclusive")
+    ] = None,
 ) -> list[ClaimResult]:
     return await related(self, info, from_=from_, to=to)
 
@@ -188,11 +193,21 @@ def _newest(*columns: str) -> dict[str, Any]:
 
 @strawberry.type(description="給付 — the benefit records of one person.  Every list is newest first.")
 class Benefits:
-    reimbursements: list[Reimbursement] = relation(**_newest("service_month", "applied_on"))
-    high_cost: list[HighCostBenefit] = relation(**_newest("service_month"))
-    combined: list[CombinedBenefit] = relation(**_newest("period_year"))
-    reductions: list[CostReduction] = relation(**_newest("valid_from"))
-    restrictions: list[BenefitRestriction] = relation(**_newest("valid_from"))
+    reimbursements: list[Reimbursement] = relation(
+        **_newest("service_month", "applied_on"), description="償還払, newest service month first"
+    )
+    high_cost: list[HighCostBenefit] = relation(
+        **_newest("service_month"), description="高額介護サービス費, newest service month first"
+    )
+    combined: list[CombinedBenefit] = relation(
+        **_newest("period_year"), description="高額医療合算介護サービス費, newest period first"
+    )
+    reductions: list[CostReduction] = relation(
+        **_newest("valid_from"), description="減免 and 負担限度額認定, newest first"
+    )
+    restrictions: list[BenefitRestriction] = relation(
+        **_newest("valid_from"), description="給付制限, newest first"
+    )
 
     claim_results: list[ClaimResult] = relation(
         "person_id",
@@ -205,5 +220,9 @@ class Benefits:
             "(either may be omitted); newest month first."
         ),
     )(_claim_results)
-    recipient_notices: list[RecipientNotice] = relation(**_newest("changed_on"))
-    community_eligibility: list[CommunityEligibility] = relation(**_newest("valid_from"))
+    recipient_notices: list[RecipientNotice] = relation(
+        **_newest("changed_on"), description="受給者異動連絡, newest first"
+    )
+    community_eligibility: list[CommunityEligibility] = relation(
+        **_newest("valid_from"), description="事業対象者, newest first"
+    )

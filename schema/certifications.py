@@ -29,9 +29,9 @@ class CertificationApplication:
     reason: str | None = column("application_reason", description="申請理由")
     applicant_name: str | None = column(description="申請者氏名")
     applicant_relationship: ApplicantRelationship = column(description="申請者関係")
-    applicant_postal_code: str | None = column()
-    applicant_address: str | None = column()
-    applicant_phone: str | None = column()
+    applicant_postal_code: str | None = column(description="申請者郵便番号")
+    applicant_address: str | None = column(description="申請者住所")
+    applicant_phone: str | None = column(description="申請者電話番号")
 
 
 @strawberry.type(description="訪問調査 — the home-visit survey.")
@@ -90,7 +90,9 @@ class CertificationPostponement:
 class Certification:
     pk: strawberry.Private[int]
     id: strawberry.ID = column(description="The certification case id.")
-    application: CertificationApplication = embedded()
+    application: CertificationApplication = embedded(
+        description="申請 — the application that opened the case"
+    )
     survey: HomeVisitSurvey | None = embedded(
         present_if_any=(
             "survey_requested_on",
@@ -134,7 +136,7 @@ class CarePlan:
     notified_on: dt.date = column(description="届出日")
     received_on: dt.date = column(description="申請受付日")
     office_number: str = column(description="居宅介護支援事業者番号")
-    office_name: str = column()
+    office_name: str = column(description="居宅介護支援事業者名")
     agent_name: str | None = column(description="申請代理人")
-    valid_from: dt.date = column()
-    valid_to: dt.date | None = column()
+    valid_from: dt.date = column(description="適用開始日")
+    valid_to: dt.date | None = column(description="適用終了日 (null: open)")

@@ -71,7 +71,10 @@ DECIDE_SUBJECT_REQUESTS: Final = "decide_subject_requests"
 """The section chief decides correction and suspension requests (IV-1)."""
 
 _DUTY_ENUM: Any = enum.Enum("Duty", {name.upper(): name for name in sorted(DUTY_NAMES)})  # type: ignore[misc]
-DutyName: Any = strawberry.enum(_DUTY_ENUM, description="Duties (事務) of policies/data/roles.toml")
+DutyName: Any = strawberry.enum(
+    _DUTY_ENUM,
+    description="Duties (事務): what a role may do. A role carries several; `Viewer.duties` lists yours.",
+)
 for _value in DutyName.__strawberry_definition__.values:  # per-value descriptions from the data file
     _value.description = f"{policy().duties[_value.value].ja} — {policy().duties[_value.value].en}"
 

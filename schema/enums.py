@@ -65,7 +65,9 @@ def code_enum(kind: str, graphql_name: str) -> type[CodeEnum]:
     }
     functional: Any = CodeEnum  # Enum's functional API: CodeEnum("CareLevel", {"CARE_1": …})
     cls: type[CodeEnum] = functional(graphql_name, members, module=__name__)
-    description = f"{tbl.ja} ({kind}). Source: {tbl.source}."
+    description = (
+        f"{tbl.ja} — {tbl.about} Values read 和名 — English (code N: what the city's records store)."
+    )
     return strawberry.enum(cls, name=graphql_name, description=description)
 
 

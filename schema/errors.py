@@ -128,7 +128,7 @@ JA_BY_REASON: Final[Mapping[str, str]] = {
 
 # Fixed English messages (refusals, authentication, strawberry's transport errors) and their Japanese.
 _JA_EXACT: Final[Mapping[str, str]] = {
-    # authentication (api/auth.py)
+    # authentication (api/auth/)
     "Authentication required": "認証が必要です。",
     "Bearer authentication required": "Bearer 認証が必要です。",
     "Only one Authorization header is allowed": "Authorization ヘッダーは 1 つだけ送ってください。",

@@ -19,8 +19,8 @@ __all__ = ["Direction", "InformationItem", "LegalBasis", "LocalizedText", "infor
 
 @strawberry.type(description="One sentence in Japanese and in English.")
 class LocalizedText:
-    ja: str
-    en: str
+    ja: str = strawberry.field(description="In Japanese")
+    en: str = strawberry.field(description="In English")
 
 
 if TYPE_CHECKING:  # one base class for mypy; at run time the members come from the data files
@@ -44,7 +44,7 @@ else:
         ),
         name="InformationItem",
         description=(
-            "情報項目 — a unit of information a legal basis may permit (policies/data/information_items.toml). "
+            "情報項目 — a unit of information a legal basis may permit to be provided or transferred. "
             "Never the individual number."
         ),
     )
@@ -61,24 +61,24 @@ def information_item(item_id: str) -> Any:
 @strawberry.type(description="法令上の根拠 — one legal-basis entry during one citation period.")
 class LegalBasis:
     id: str = strawberry.field(description='Stable row id, e.g. "provision.94@2022-03-23"')
-    direction: Direction
+    direction: Direction = strawberry.field(description="Which way information goes under this entry")
     item: str = strawberry.field(description='Item of the table, canonical: "94", "56の2"')
     table: str | None = strawberry.field(description='"別表第2" …')
     instrument: str = strawberry.field(description="番号法, the ministerial order, or the city ordinance")
     article: str | None = strawberry.field(description='"第19条第8号"; null when none is cited')
     citation: str = strawberry.field(description="How a reason cites this row")
     counterparty: str = strawberry.field(
-        description="PROVISION: the receiving body (別紙1); TRANSFER: the department id (roles.toml)"
+        description="PROVISION: the receiving body (別紙1); TRANSFER: the receiving department's id (as `Viewer.department`)"
     )
     counterparty_includes: list[str] = strawberry.field(description="Bodies a collective name covers")
     purpose: LocalizedText = strawberry.field(description="The affair (second column of the table)")
     items: list[InformationItem] = strawberry.field(description="Permitted information items")
-    items_reason: str
+    items_reason: str = strawberry.field(description="Why these items and no others, in the words of the law")
     auto_response: bool = strawberry.field(
         description="PROVISION: answered without staff confirmation unless the person is flagged 自動応答不可"
     )
-    valid_from: dt.date
-    valid_to: dt.date | None
+    valid_from: dt.date = strawberry.field(description="First day this citation is in force")
+    valid_to: dt.date | None = strawberry.field(description="Last day in force; null while in force")
     sheet_no: int | None = strawberry.field(description="Row of 別紙1 (PROVISION) or 別紙2 (TRANSFER)")
 
     @classmethod

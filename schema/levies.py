@@ -1,6 +1,6 @@
 """保険料 — the annual levy (賦課), its installments (期別) with receipts and reminders, and refunds.
 
-Amounts are yen.  Paid, outstanding, status and arrears are computed by SQL from the receipts, as of
+Amounts are whole yen (円).  Paid, outstanding, status and arrears are computed by SQL from the receipts, as of
 the request date, wherever they are read.
 """
 
@@ -44,25 +44,25 @@ class LevyReceipt:
     paid_on: dt.date = column(description="領収日")
     received_on: dt.date = column(description="収納日")
     reconciled_on: dt.date | None = column(description="消込日 (null until reconciled)")
-    amount: int = column(description="保険料収納金額")
-    late_fee: int = column(description="延滞金額")
+    amount: int = column(description="保険料収納金額 (yen)")
+    late_fee: int = column(description="延滞金額 (yen)")
 
 
 @strawberry.type(description="督促・催告 — a reminder for an overdue installment.")
 @table("levy_reminders")
 class LevyReminder:
-    sent_on: dt.date = column()
+    sent_on: dt.date = column(description="発送日")
     final_notice: bool = column(description="催告 (true) or 督促 (false)")
-    fee: int = column(description="督促手数料額")
+    fee: int = column(description="督促手数料額 (yen)")
 
 
 @strawberry.type(description="還付・充当 — an overpayment refunded or applied to other arrears.")
 @table("levy_refunds")
 class LevyRefund:
-    kind: RefundKind = column()
-    amount: int = column()
-    decided_on: dt.date = column()
-    note: str | None = column()
+    kind: RefundKind = column(description="還付充当区分")
+    amount: int = column(description="金額 (yen)")
+    decided_on: dt.date = column(description="決定日")
+    note: str | None = column(description="備考")
 
 
 def installment_status(*, amount: int, paid: int, due_on: dt.date, today: dt.date) -> InstallmentStatus:
@@ -120,10 +120,12 @@ class LevyInstallment:
     assessment_year: int = column(description="調定年度")
     period: int = column(description="期別 (1-12)")
     due_on: dt.date = column(description="納期限")
-    amount: int = column(description="期別保険料額")
-    collection_method: CollectionMethod = column()
-    paid_amount: int = column(description="Sum of the receipts (late fees not included).")
-    outstanding_amount: int = expression(outstanding_sql, description="amount − paidAmount, never below 0.")
+    amount: int = column(description="期別保険料額 (yen)")
+    collection_method: CollectionMethod = column(description="徴収方法")
+    paid_amount: int = column(description="Sum of the receipts, late fees not included (yen).")
+    outstanding_amount: int = expression(
+        outstanding_sql, description="amount − paidAmount, never below 0 (yen)."
+    )
     status: InstallmentStatus = expression(status_sql, description="State on the request date.")
     receipts: list[LevyReceipt] = relation(
         "installment_id", order_by=("paid_on", "id"), description="収納 — receipts, oldest first."
@@ -140,8 +142,8 @@ class Levy:
     fiscal_year: int = column(description="賦課年度")
     levied_on: dt.date = column(description="賦課期日")
     income_stage: IncomeStage = column(description="所得段階")
-    annual_premium: int = column(description="保険料額 (before reduction)")
-    reduction_amount: int = column(description="減免額")
+    annual_premium: int = column(description="保険料額 — the annual premium before reduction (yen)")
+    reduction_amount: int = column(description="減免額 (yen)")
     collection_method: CollectionMethod = column(description="徴収方法")
     pension_payer: PensionPayer | None = column(description="特別徴収義務者 (pension deduction only)")
     corrected_on: dt.date | None = column(description="賦課更正日")
@@ -153,5 +155,5 @@ class Levy:
         "levy_id", order_by=("decided_on", "id"), description="還付・充当, oldest first."
     )
     arrears_amount: int = expression(
-        arrears_sql, description="滞納額 — outstanding amount of the installments past their due date."
+        arrears_sql, description="滞納額 — outstanding amount of the installments past their due date (yen)."
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import or_
@@ -79,21 +79,21 @@ class ForeignResident:
 
 @strawberry.type(description="連絡先")
 class Contact:
-    phone: str | None = column()
+    phone: str | None = column(description="電話番号 (null if none recorded)")
 
 
 @strawberry.type(description="送付先 — where mail goes when not to the resident address.")
 class Delivery:
-    name: str | None = column("delivery_name")
-    postal_code: str | None = column("delivery_postal_code")
-    address: str | None = column("delivery_address")
+    name: str | None = column("delivery_name", description="送付先氏名 — whom mail is addressed to")
+    postal_code: str | None = column("delivery_postal_code", description="送付先郵便番号 NNN-NNNN")
+    address: str | None = column("delivery_address", description="送付先住所")
 
 
 @strawberry.type(description="An address before or after a move.")
 class MoveAddress:
-    postal_code: str | None = column()
-    line: str | None = column("address")
-    building: str | None = column()
+    postal_code: str | None = column(description="郵便番号 NNN-NNNN")
+    line: str | None = column("address", description="住所 (国外 for a move from abroad)")
+    building: str | None = column(description="方書")
 
 
 _ANY_ADDRESS = ("postal_code", "address", "building")
@@ -105,7 +105,7 @@ class ResidentMove:
     moved_on: dt.date = column(description="異動日")
     notified_on: dt.date | None = column(description="届出日")
     reason: MoveReason = column(description="異動事由")
-    resident_status_after: ResidentStatus = column()
+    resident_status_after: ResidentStatus = column(description="住民区分 after the move")
     previous_address: MoveAddress | None = embedded(
         prefix="previous_", present_if_any=_ANY_ADDRESS, description="転入前住所 (null if none recorded)"
     )
@@ -147,8 +147,8 @@ class Person:
     name: str = column(description="氏名")
     name_kana: str = column(description="氏名カナ (full-width katakana)")
     birth_date: dt.date = column(description="生年月日")
-    sex: Sex = column()
-    address: Address = embedded()
+    sex: Sex = column(description="性別")
+    address: Address = embedded(description="住所 — where the person is registered")
     alias: Alias | None = embedded(present_if_any=("alias_name",), description="通称 (null if none)")
     resident_status: ResidentStatus = column(description="住民区分")
     foreign_resident: ForeignResident | None = embedded(
@@ -161,7 +161,7 @@ class Person:
         ),
         description="null unless a foreign resident",
     )
-    contact: Contact = embedded()
+    contact: Contact = embedded(description="連絡先")
     delivery: Delivery | None = embedded(
         present_if_any=("delivery_name", "delivery_postal_code", "delivery_address"),
         description="送付先 (null if mail goes to the address)",
@@ -178,7 +178,7 @@ class Person:
         description="個人番号 — 12 digits; null when none is stored. Only for number-use duties.",
         directives=requires_duty(NUMBER_USE),
     )
-    household: Household = embedded()
+    household: Household = embedded(description="世帯 — the household and the person's place in it")
     moves: list[ResidentMove] = relation(
         "person_id", order_by=("moved_on", "id"), description="住民異動 — moves, oldest first."
     )
@@ -221,7 +221,13 @@ class Person:
         description="賦課 — levies, newest fiscal year first; only `fiscalYear` if given.",
         directives=requires_duty(READ_LEVIES),
     )
-    async def levies(self, info: GraphQLInfo, fiscal_year: int | None = None) -> list[Levy]:
+    async def levies(
+        self,
+        info: GraphQLInfo,
+        fiscal_year: Annotated[
+            int | None, strawberry.argument(description="Only this fiscal year (April to March, 2000-2100)")
+        ] = None,
+    ) -> list[Levy]:
         return await related(self, info, fiscal_year=fiscal_year)
 
 
@@ -253,26 +259,33 @@ class PersonFilter:
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "Where a page stands in its list (cursor paging): pass `endCursor` as `after` to get the next page "
+        "while `hasNextPage` is true. Cursors are opaque strings; keep them only to ask for the next page."
+    )
+)
 class PageInfo:
-    has_next_page: bool
+    has_next_page: bool = strawberry.field(description="True when more items follow this page")
     has_previous_page: bool = strawberry.field(
         description="True when the page was asked for `after` a cursor"
     )
-    start_cursor: str | None
-    end_cursor: str | None
+    start_cursor: str | None = strawberry.field(description="Cursor of the page's first item; null if empty")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the page's last item: the `after` of the next page; null if empty"
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One person of a page, with its cursor.")
 class PersonEdge:
-    cursor: str
-    node: Person
+    cursor: str = strawberry.field(description="Opaque: pass it as `after` to read on from this person")
+    node: Person = strawberry.field(description="The person")
 
 
 @strawberry.type(description="A page of persons ordered by 氏名カナ, then id.")
 class PersonConnection:
-    edges: list[PersonEdge]
-    page_info: PageInfo
+    edges: list[PersonEdge] = strawberry.field(description="The persons of this page, in order")
+    page_info: PageInfo = strawberry.field(description="Whether more pages follow, and the cursors")
     count: strawberry.Private[Callable[[], Awaitable[int]]]  # runs only when totalCount is selected
 
     @strawberry.field(description="Persons matching the filter, all pages together (costs one count).")

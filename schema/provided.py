@@ -75,13 +75,13 @@ class ProvidedQualification:
     category: InsuredCategory = column(description="被保険者区分")
     first_category_on: dt.date | None = column(description="一号該当日")
     acquired_on: dt.date = column(description="資格取得日")
-    acquisition_reason: QualificationEventReason = column()
+    acquisition_reason: QualificationEventReason = column(description="資格取得事由")
     lost_on: dt.date | None = column(description="資格喪失日")
-    loss_reason: QualificationEventReason | None = column()
+    loss_reason: QualificationEventReason | None = column(description="資格喪失事由")
     exempt: bool = column(description="適用除外")
-    exemption_reason: str | None = column()
+    exemption_reason: str | None = column(description="適用除外の理由")
     boundary_layer: bool = column(description="境界層該当")
-    boundary_layer_since: dt.date | None = column()
+    boundary_layer_since: dt.date | None = column(description="境界層該当日")
     domicile_exception: bool = column(description="住所地特例")
     events: list[QualificationEvent] = relation(
         "qualification_id", order_by=("occurred_on", "id"), held=True, description="資格異動, oldest first"
@@ -113,17 +113,17 @@ class ProvidedCertification:
 @table("reimbursements")
 class ProvidedReimbursement:
     application_number: str = column(description="申請書番号")
-    kind: ReimbursementKind = column()
-    service_month: dt.date = column()
-    applied_on: dt.date = column()
-    received_on: dt.date = column()
-    payment_method: PaymentMethod = column()
-    total_cost: int = column()
-    copay_amount: int = column(description="利用者負担額")
-    claimed_amount: int = column(description="保険請求額")
-    paid_amount: int | None = column()
-    reviewed_month: dt.date | None = column()
-    decided_on: dt.date | None = column()
+    kind: ReimbursementKind = column(description="申請給付種類")
+    service_month: dt.date = column(description="サービス提供年月 (first day of the month)")
+    applied_on: dt.date = column(description="申請日")
+    received_on: dt.date = column(description="受付日")
+    payment_method: PaymentMethod = column(description="支払方法")
+    total_cost: int = column(description="費用額 (yen)")
+    copay_amount: int = column(description="利用者負担額 (yen)")
+    claimed_amount: int = column(description="保険請求額 (yen)")
+    paid_amount: int | None = column(description="支払金額 (yen; null until decided)")
+    reviewed_month: dt.date | None = column(description="審査年月")
+    decided_on: dt.date | None = column(description="支給決定日")
 
 
 @strawberry.type(description="BENEFITS (給付情報) as provided; every list newest first.")
@@ -154,8 +154,8 @@ class ProvidedInstallment:
     assessment_year: int = column(description="調定年度")
     period: int = column(description="期別")
     due_on: dt.date = column(description="納期限")
-    amount: int = column(description="期別保険料額")
-    collection_method: CollectionMethod = column()
+    amount: int = column(description="期別保険料額 (yen)")
+    collection_method: CollectionMethod = column(description="徴収方法")
 
 
 @strawberry.type(description="LEVY (賦課情報): one fiscal year's levy as provided.")
@@ -164,13 +164,15 @@ class ProvidedLevy:
     fiscal_year: int = column(description="賦課年度")
     levied_on: dt.date = column(description="賦課期日")
     income_stage: IncomeStage = column(description="所得段階")
-    annual_premium: int = column()
-    reduction_amount: int = column()
-    collection_method: CollectionMethod = column()
-    pension_payer: PensionPayer | None = column()
-    corrected_on: dt.date | None = column()
-    correction_reason: LevyCorrectionReason | None = column()
-    installments: list[ProvidedInstallment] = relation("levy_id", order_by=("period",), held=True)
+    annual_premium: int = column(description="保険料額 before reduction (yen)")
+    reduction_amount: int = column(description="減免額 (yen)")
+    collection_method: CollectionMethod = column(description="徴収方法")
+    pension_payer: PensionPayer | None = column(description="特別徴収義務者 (pension deduction only)")
+    corrected_on: dt.date | None = column(description="賦課更正日")
+    correction_reason: LevyCorrectionReason | None = column(description="賦課更正事由")
+    installments: list[ProvidedInstallment] = relation(
+        "levy_id", order_by=("period",), held=True, description="期別, by period"
+    )
 
 
 @strawberry.type(description="PAYMENT_STATUS of one installment, as of `asOf`.")
@@ -178,9 +180,9 @@ class ProvidedLevy:
 class ProvidedInstallmentPayment:
     period: int = column(description="期別")
     due_on: dt.date = column(description="納期限")
-    paid_amount: int = column()
-    outstanding_amount: int = expression(outstanding_sql)
-    status: InstallmentStatus = expression(status_sql)
+    paid_amount: int = column(description="Sum of the receipts (yen)")
+    outstanding_amount: int = expression(outstanding_sql, description="Not yet paid (yen)")
+    status: InstallmentStatus = expression(status_sql, description="State on `asOf`")
     receipts: list[LevyReceipt] = relation(
         "installment_id", order_by=("paid_on", "id"), held=True, description="収納"
     )
@@ -194,7 +196,9 @@ class ProvidedInstallmentPayment:
 class ProvidedLevyPayment:
     fiscal_year: int = column(description="賦課年度")
     arrears_amount: int = expression(arrears_sql, description="滞納額 on `asOf`")
-    installments: list[ProvidedInstallmentPayment] = relation("levy_id", order_by=("period",), held=True)
+    installments: list[ProvidedInstallmentPayment] = relation(
+        "levy_id", order_by=("period",), held=True, description="期別, by period"
+    )
     refunds: list[LevyRefund] = relation(
         "levy_id", order_by=("decided_on", "id"), held=True, description="還付・充当"
     )

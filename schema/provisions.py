@@ -59,7 +59,7 @@ else:
     DenialCode = strawberry.enum(
         enum.Enum("DenialCode", {code: code for code in sorted(DENIED_CODES)}, module=__name__),
         name="DenialCode",
-        description="Why a provision, transfer or inquiry was denied (policies/decisions.py, policies/outcomes.py).",
+        description="Why a provision, transfer or inquiry was denied; `Denied.reason` says it in Japanese and English.",
     )
     for _value in DenialCode.__strawberry_definition__.values:
         _outcome = DENIAL_CODES.get(_value.value) or STEP_CODES[_value.value]
@@ -69,7 +69,7 @@ else:
 @strawberry.type(description="Who acted: the verified principal of the request.")
 class RecordActor:
     subject: str = strawberry.field(description="Subject of the token (staff id or system client)")
-    roles: list[str]
+    roles: list[str] = strawberry.field(description="Roles the token named")
     department: str | None = strawberry.field(description="Department id (receiving departments)")
 
 
@@ -77,16 +77,18 @@ class RecordActor:
 class RecordedBasis:
     item: str = strawberry.field(description='The item asked for, canonical ("94", "56の2")')
     legal_basis_id: str | None = strawberry.field(description="The registry row in force; null if none was")
-    instrument: str | None
-    article: str | None
-    citation: str | None
+    instrument: str | None = strawberry.field(
+        description="番号法, the ministerial order, or the city ordinance"
+    )
+    article: str | None = strawberry.field(description='The article cited, e.g. "第19条第8号"')
+    citation: str | None = strawberry.field(description="How the record cites its basis")
 
 
 @strawberry.type(description="The persons of one transfer page: keyset bounds on the person id.")
 class RecordedPage:
     after: str | None = strawberry.field(description="The `after` cursor the page was asked for")
     end_cursor: str | None = strawberry.field(description="Cursor of the page's last person")
-    person_count: int
+    person_count: int = strawberry.field(description="Persons transferred on the page")
 
 
 @strawberry.type(
@@ -98,26 +100,28 @@ class RecordedPage:
 class ProvisionRecord:
     fetch_person: strawberry.Private[Callable[[], Awaitable[Person | None]]]
 
-    id: strawberry.ID
-    recorded_at: dt.datetime
-    direction: Direction
-    outcome: RecordOutcome
+    id: strawberry.ID = strawberry.field(description="The record's id")
+    recorded_at: dt.datetime = strawberry.field(description="When it was recorded")
+    direction: Direction = strawberry.field(description="Provision, transfer or inquiry")
+    outcome: RecordOutcome = strawberry.field(description="What this record records")
     code: str = strawberry.field(description="The decision's or the step's machine-readable code")
-    reason: LocalizedText
+    reason: LocalizedText = strawberry.field(description="The outcome in one sentence, Japanese and English")
     provider: str = strawberry.field(description="情報提供者 / 移転元 / the body asked (照会先)")
     recipient: str = strawberry.field(description="情報照会者 / 移転先 / the city (照会者)")
-    basis: RecordedBasis
+    basis: RecordedBasis = strawberry.field(description="The legal basis it was decided against")
     items: list[str] = strawberry.field(description="Information item ids asked for (or answered)")
-    request_id: str | None
-    request_date: dt.date | None
+    request_id: str | None = strawberry.field(description="The request's idempotency key")
+    request_date: dt.date | None = strawberry.field(description="The day the request was made")
     permit_number: str | None = strawberry.field(description="情報提供許可証")
-    actor: RecordActor
+    actor: RecordActor = strawberry.field(description="Who acted")
     note: str | None = strawberry.field(description="Reviewer's note, or the reason of a decision")
     resolves_record_id: strawberry.ID | None = strawberry.field(
         description="The pending record a confirmation or refusal resolves"
     )
-    transfer_permission_id: strawberry.ID | None
-    inquiry_id: strawberry.ID | None
+    transfer_permission_id: strawberry.ID | None = strawberry.field(
+        description="The transfer permission (`TransferPermission.id`) a transfer record belongs to"
+    )
+    inquiry_id: strawberry.ID | None = strawberry.field(description="The inquiry (`Inquiry.id`) it records")
     page: RecordedPage | None = strawberry.field(description="A transfer page's persons")
 
     @strawberry.field(
@@ -128,16 +132,16 @@ class ProvisionRecord:
         return await self.fetch_person()
 
 
-@strawberry.type
+@strawberry.type(description="One provision record of a page, with its cursor.")
 class ProvisionRecordEdge:
-    cursor: str
-    node: ProvisionRecord
+    cursor: str = strawberry.field(description="Opaque: pass it as `after` to read on from this record")
+    node: ProvisionRecord = strawberry.field(description="The record")
 
 
 @strawberry.type(description="A page of provision records.")
 class ProvisionRecordConnection:
-    edges: list[ProvisionRecordEdge]
-    page_info: PageInfo
+    edges: list[ProvisionRecordEdge] = strawberry.field(description="The records of this page, in order")
+    page_info: PageInfo = strawberry.field(description="Whether more pages follow, and the cursors")
 
     @strawberry.field(description="The nodes of `edges`.")
     def nodes(self) -> list[ProvisionRecord]:
@@ -146,8 +150,8 @@ class ProvisionRecordConnection:
 
 @strawberry.type(description="Provided: the information was sent; `payload` is what was sent.")
 class Provided:
-    record: ProvisionRecord
-    payload: ProvidedInformation
+    record: ProvisionRecord = strawberry.field(description="The provision record of the answer")
+    payload: ProvidedInformation = strawberry.field(description="What was sent")
 
 
 @strawberry.type(
@@ -157,15 +161,17 @@ class Provided:
     )
 )
 class PendingReview:
-    record: ProvisionRecord
-    reason: LocalizedText
+    record: ProvisionRecord = strawberry.field(description="The PENDING_REVIEW record the reviewer confirms")
+    reason: LocalizedText = strawberry.field(description="Why staff must confirm first")
 
 
 @strawberry.type(description="Denied: nothing was sent; `code` says why, `reason` in Japanese and English.")
 class Denied:
-    record: ProvisionRecord
-    code: DenialCode
-    reason: LocalizedText
+    record: ProvisionRecord = strawberry.field(description="The DENIED record")
+    code: DenialCode = strawberry.field(description="Why, for a program")
+    reason: LocalizedText = strawberry.field(
+        description="Why, for a person: one sentence in Japanese and English"
+    )
     basis: LegalBasis | None = strawberry.field(
         description="The legal basis decided against, if one was found"
     )
@@ -175,7 +181,7 @@ class Denied:
 @table("persons", derived=PERSON_DERIVED)
 class TransferredPerson:
     addressee_code: str = column(description="宛名コード")
-    information: ProvidedInformation = embedded()
+    information: ProvidedInformation = embedded(description="What was transferred about the person")
 
 
 @strawberry.type(
@@ -185,12 +191,21 @@ class TransferredPerson:
     )
 )
 class ReviewedTransfer:
-    record: ProvisionRecord
-    persons: list[TransferredPerson]
+    record: ProvisionRecord = strawberry.field(description="The CONFIRMED record")
+    persons: list[TransferredPerson] = strawberry.field(
+        description="The persons confirmed, with their information"
+    )
 
 
 ProvisionResult = Annotated[
-    Provided | PendingReview | Denied | ReviewedTransfer, strawberry.union("ProvisionResult")
+    Provided | PendingReview | Denied | ReviewedTransfer,
+    strawberry.union(
+        "ProvisionResult",
+        description=(
+            "The answer to a provision request or to its review: Provided, PendingReview, Denied, or for a "
+            "transfer page's flagged persons ReviewedTransfer. Select `__typename` to tell them apart."
+        ),
+    ),
 ]
 
 
@@ -214,7 +229,7 @@ class ProvideInformationInput:
         description="情報照会者 — the body asking, as 別表第2's first column names it"
     )
     basis_item: str = strawberry.field(description='Item of 別表第2: "94", "別表第2 94", "56-2" …')
-    subject: ProvisionSubjectInput
+    subject: ProvisionSubjectInput = strawberry.field(description="The person asked about")
     items: list[InformationItem] = strawberry.field(description="The information items asked for")
     request_date: dt.date = strawberry.field(
         description="Date of the request; decided against the entry in force on it (not after today)"

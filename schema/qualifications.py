@@ -26,25 +26,25 @@ class QualificationEvent:
 class CopayRatio:
     fiscal_year: int = column(description="Year in which the certificate year starts (Aug 1)")
     ratio_percent: int = column(description="10, 20 or 30 (%)")
-    valid_from: dt.date = column()
-    valid_to: dt.date = column()
+    valid_from: dt.date = column(description="有効開始日")
+    valid_to: dt.date = column(description="有効終了日")
 
 
 @strawberry.type(description="証発行 — a certificate issued to the insured.")
 @table("certificate_issuances")
 class CertificateIssuance:
-    kind: CertificateKind = column()
-    issued_on: dt.date = column()
-    valid_to: dt.date | None = column()
+    kind: CertificateKind = column(description="証種別")
+    issued_on: dt.date = column(description="交付日")
+    valid_to: dt.date | None = column(description="有効期限 (null: none printed)")
 
 
 @strawberry.type(description="施設入所 — admission to a care facility (住所地特例 when domicileException).")
 @table("facility_admissions")
 class FacilityAdmission:
     facility_number: str = column(description="事業所番号")
-    facility_name: str = column()
-    admitted_on: dt.date = column()
-    discharged_on: dt.date | None = column()
+    facility_name: str = column(description="施設名")
+    admitted_on: dt.date = column(description="入所日")
+    discharged_on: dt.date | None = column(description="退所日 (null while admitted)")
     domicile_exception: bool = column(description="住所地特例")
     insurer_number: str | None = column(description="保険者番号 holding the domicile exception")
 
@@ -57,14 +57,14 @@ class Qualification:
     category: InsuredCategory = column(description="被保険者区分")
     first_category_on: dt.date | None = column(description="一号該当日")
     acquired_on: dt.date = column(description="資格取得日")
-    acquisition_reason: QualificationEventReason = column()
+    acquisition_reason: QualificationEventReason = column(description="資格取得事由")
     notified_on: dt.date | None = column(description="資格届出日")
     lost_on: dt.date | None = column(description="資格喪失日 (null while insured)")
-    loss_reason: QualificationEventReason | None = column()
+    loss_reason: QualificationEventReason | None = column(description="資格喪失事由 (null while insured)")
     exempt: bool = column(description="適用除外")
-    exemption_reason: str | None = column()
+    exemption_reason: str | None = column(description="適用除外の理由")
     boundary_layer: bool = column(description="境界層該当")
-    boundary_layer_since: dt.date | None = column()
+    boundary_layer_since: dt.date | None = column(description="境界層該当日")
     domicile_exception: bool = column(description="住所地特例")
 
     events: list[QualificationEvent] = relation(

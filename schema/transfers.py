@@ -48,50 +48,60 @@ class TransferPermissionStatus(enum.Enum):
 
 @strawberry.type(description="移転の利用申請 — a department's application and the section's judgement.")
 class TransferPermission:
-    id: strawberry.ID
-    department: str = strawberry.field(description="Department id (roles.toml)")
+    id: strawberry.ID = strawberry.field(description="The application's id (`permissionId` of a transfer)")
+    department: str = strawberry.field(description="The applying department's id (as `Viewer.department`)")
     department_name: str = strawberry.field(description="部署名")
     basis_item: str = strawberry.field(description="別表第2 item of the department's affair")
     basis: LegalBasis | None = strawberry.field(description="The legal basis in force when applied for")
-    items: list[InformationItem]
+    items: list[InformationItem] = strawberry.field(description="The information items applied for")
     purpose: str = strawberry.field(description="利用目的, the department's words")
-    valid_from: dt.date
+    valid_from: dt.date = strawberry.field(description="First day transfers may happen")
     valid_to: dt.date | None = strawberry.field(description="null: until the legal basis ends")
-    status: TransferPermissionStatus
-    request_id: str
-    requested_at: dt.datetime
-    requested_by: str
-    decided_at: dt.datetime | None
-    decided_by: str | None
-    decision_reason: str | None
+    status: TransferPermissionStatus = strawberry.field(description="Where the application stands")
+    request_id: str = strawberry.field(description="The department's application number")
+    requested_at: dt.datetime = strawberry.field(description="When it was applied for")
+    requested_by: str = strawberry.field(description="Who applied (the token's subject)")
+    decided_at: dt.datetime | None = strawberry.field(description="When it was judged (null: not yet)")
+    decided_by: str | None = strawberry.field(description="Who judged it (null: not yet)")
+    decision_reason: str | None = strawberry.field(description="The judgement's reason, in the chief's words")
 
 
 @strawberry.type(description="The application was received; the section chief judges it.")
 class TransferPermissionRequested:
-    permission: TransferPermission
-    record: ProvisionRecord
-    reason: LocalizedText
+    permission: TransferPermission = strawberry.field(description="The application, REQUESTED")
+    record: ProvisionRecord = strawberry.field(description="The PERMISSION_REQUESTED record")
+    reason: LocalizedText = strawberry.field(description="What happens next, in Japanese and English")
 
 
 TransferApplicationResult = Annotated[
-    TransferPermissionRequested | Denied, strawberry.union("TransferApplicationResult")
+    TransferPermissionRequested | Denied,
+    strawberry.union(
+        "TransferApplicationResult",
+        description="The answer to a transfer application: TransferPermissionRequested, or Denied.",
+    ),
 ]
 
 
 @strawberry.type(description="The section's judgement of an application, and its record.")
 class TransferPermissionDecision:
-    permission: TransferPermission
-    record: ProvisionRecord
+    permission: TransferPermission = strawberry.field(description="The application, APPROVED or REJECTED")
+    record: ProvisionRecord = strawberry.field(
+        description="The PERMISSION_APPROVED or PERMISSION_REJECTED record"
+    )
 
 
 @strawberry.input(description="A department's application for a transfer (利用申請).")
 class RequestTransferPermissionInput:
     request_id: str = strawberry.field(description="The department's application number; idempotency key")
     basis_item: str = strawberry.field(description='別表第2 item of the affair: "26", "56の2" …')
-    items: list[InformationItem]
+    items: list[InformationItem] = strawberry.field(
+        description="The information items wanted (the basis item must permit each)"
+    )
     purpose: str = strawberry.field(description="利用目的 (1-500 characters)")
-    valid_from: dt.date
-    valid_to: dt.date | None = None
+    valid_from: dt.date = strawberry.field(description="First day of the period (not before today)")
+    valid_to: dt.date | None = strawberry.field(
+        default=None, description="Last day of the period: at most 31 days after `validFrom`"
+    )
 
 
 @strawberry.input(
@@ -101,7 +111,7 @@ class TransferFilter:
     care_level: CareLevel | None = strawberry.field(
         default=None, description="Care level of the certification valid today"
     )
-    insured_category: InsuredCategory | None = None
+    insured_category: InsuredCategory | None = strawberry.field(default=None, description="被保険者区分")
 
 
 @strawberry.input(description="One page of a transfer under an approved permission.")
@@ -109,7 +119,9 @@ class TransferInformationInput:
     request_id: str = strawberry.field(
         description="Idempotency key of the whole transfer: every page carries it; a page is keyed by `after`"
     )
-    permission_id: strawberry.ID
+    permission_id: strawberry.ID = strawberry.field(
+        description="The approved application (`TransferPermission.id`)"
+    )
     items: list[InformationItem] = strawberry.field(
         description="Information items wanted (granted ones only)"
     )
@@ -127,9 +139,13 @@ class TransferInformationInput:
 
 @strawberry.type(description="One page of a transfer, in person-id order, and its record.")
 class TransferPage:
-    record: ProvisionRecord
-    persons: list[TransferredPerson]
-    page_info: PageInfo
+    record: ProvisionRecord = strawberry.field(description="The TRANSFERRED record of this page")
+    persons: list[TransferredPerson] = strawberry.field(
+        description="The persons transferred, in person-id order"
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether more pages follow; `endCursor` is the next `after`"
+    )
     unmatched_subjects: list[str] = strawberry.field(
         description="Listed 宛名コード that name no in-scope person (with `subjects` only)"
     )
@@ -141,4 +157,7 @@ class TransferPage:
     )
 
 
-TransferResult = Annotated[TransferPage | Denied, strawberry.union("TransferResult")]
+TransferResult = Annotated[
+    TransferPage | Denied,
+    strawberry.union("TransferResult", description="One page of a transfer (TransferPage), or Denied."),
+]

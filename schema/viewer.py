@@ -14,7 +14,7 @@ class Viewer:
     subject: str = strawberry.field(description="Subject of the verified token")
     roles: list[str] = strawberry.field(description="Roles named by the token, sorted")
     duties: list[str] = strawberry.field(description="Duties (事務) the roles give, sorted")
-    department: str | None
+    department: str | None = strawberry.field(description="The token's department (receiving departments)")
 
     @classmethod
     def of(cls, principal: Principal) -> Viewer:

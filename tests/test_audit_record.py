@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.audit import AuditEntry, content_hash, verify
+from persistence.audit import AuditEntry, content_hash
 
 pytestmark = pytest.mark.db
 

@@ -1,4 +1,4 @@
-"""Authentication (api/auth.py) and the dev identity (api/devkeys.py): no database needed."""
+"""Authentication (api/auth/) and the dev identity (api/devkeys.py): no database needed."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import auth
 from api.auth import (
     AuthConfigurationError,
     AuthenticationError,
@@ -36,6 +35,8 @@ from api.auth import (
     TokenVerifier,
     unauthenticated_response,
 )
+from api.auth import verifier as verifier_module
+from api.auth.keys import REGISTRIES
 from api.devkeys import DEV_AUDIENCE, DEV_ISSUER, ensure_dev_keys, is_dev_jwks
 
 ISSUER = "https://idp.city.example/realms/kaigo"
@@ -281,8 +282,8 @@ def test_pinned_registries_never_run_hmac(keys: Keys) -> None:
     token = hmac_token(keys.rsa.as_pem(private=False), {"alg": "HS256", "kid": "rsa-1"}, claims())
     for alg, key in (("RS256", keys.rsa), ("ES256", keys.ec), ("EdDSA", keys.ed)):
         with pytest.raises(JoseError):
-            jwt.decode(token, key, registry=auth._REGISTRIES[alg])
-    assert set(auth._REGISTRIES) == {"RS256", "ES256", "EdDSA"}
+            jwt.decode(token, key, registry=REGISTRIES[alg])
+    assert set(REGISTRIES) == {"RS256", "ES256", "EdDSA"}
 
 
 async def test_oct_keys_in_the_jwks_are_never_loaded(verifier: TokenVerifier) -> None:
@@ -494,7 +495,7 @@ async def test_cache_is_used_then_expires(
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise JoseError("decode must not be called")
 
-    monkeypatch.setattr(auth.jwt, "decode", boom)
+    monkeypatch.setattr(verifier_module.jwt, "decode", boom)
     clock.advance(59)
     assert (await verifier.authenticate(bearer(token))).subject == "staff-0042"  # served from cache
     clock.advance(2)

@@ -134,8 +134,8 @@ def prepare_document(
 
 class DocumentCache:
     """At most ``size`` documents whose texts total at most ``text_budget`` characters, least recently
-    used out first. The budget bounds the memory: a parsed document weighs ~100 times its text (a 19 KB
-    text of 5,000 tokens, the token limit, ~1.8 MB), and any client may register documents."""
+    used out first. The budget bounds the memory: a parsed document weighs far more than its text
+    (docs/figures.md), and any client may register documents."""
 
     def __init__(
         self,

@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.crypto import NumberVault
 
-from .generate import BASE_PREMIUM, CityGenerator, annual_premium
+from .generate import CityGenerator
+from .levies import BASE_PREMIUM, annual_premium
 from .tables import COLUMNS, TABLES
 
 __all__ = ["BASE_PREMIUM", "SeedError", "SeedReport", "annual_premium", "seed_city"]
@@ -109,7 +110,7 @@ async def seed_city(
         loop = asyncio.get_running_loop()
         switch = sys.getswitchinterval()
         # The event loop must get the GIL back quickly from the generating thread whenever the server
-        # answers; the default 5 ms hand-over would leave the COPY stream idle most of the time.
+        # answers; the default switch interval would leave the COPY stream idle most of the time.
         sys.setswitchinterval(min(switch, 0.0005))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kaigo-seed") as worker:
             pending = loop.run_in_executor(worker, next, batches, None)
@@ -140,7 +141,7 @@ async def seed_city(
             )
         await conn.commit()
         # Planner statistics now, not whenever autovacuum gets to it: without them the first minutes
-        # plan one person's lookups as parallel scans (bench/: ~10 ms instead of ~0.1 ms).
+        # plan one person's lookups as parallel scans instead of index scans.
         say("analyzing the seeded tables")
         for name in TABLES:
             await conn.execute(text(f"ANALYZE {name}"))

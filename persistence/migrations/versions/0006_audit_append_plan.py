@@ -6,9 +6,8 @@ Revises: 0005
 ``audit_append`` finds the chain's last entry with ``ORDER BY link DESC LIMIT 1``. PL/pgSQL plans that
 once per connection and keeps the plan until the table's statistics change. An ``ANALYZE`` of the empty
 table (after a migration, a restore or a ``vacuumdb --analyze``) makes a sequential scan look cheapest,
-so every append until the next autovacuum analyze read the whole table: measured 0.4 → 1.2 ms of
-PostgreSQL CPU per entry over the first 2,400 entries, against a flat ~0.3 ms with this revision. The
-function now runs with sequential and bitmap scans disabled, which leaves the backward scan of
+so every append until the next autovacuum analyze read the whole table, its cost growing with every
+entry (docs/figures.md). The function now runs with sequential and bitmap scans disabled, which leaves the backward scan of
 ``uq_audit_events_chain_link`` (one leaf page) as the only plan.
 """
 

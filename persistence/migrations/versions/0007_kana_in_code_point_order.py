@@ -5,10 +5,10 @@ Revises: 0006
 
 Persons are listed in (氏名カナ, id) order and searched by a kana prefix (``LIKE 'ヤマ%'``). Under the
 database's own collation (whatever initdb was given: C.UTF-8, ja_JP, en_US …) the (name_kana, id) index
-cannot bound a LIKE prefix, so a search walked that index from the start and filtered: ``ヤマ`` read
-167,305 rows of 179,519 persons (130–250 ms). In collation "C" — code-point order, which for katakana is
+cannot bound a LIKE prefix, so a search walked that index from the start and filtered most of the city
+away (docs/figures.md). In collation "C" — code-point order, which for katakana is
 the 五十音 order (ァアィイ … ン ヴ) on every server alike — the same index serves the prefix as a range and
-the page order at once: the search reads its page and stops (~0.4 ms). The pattern-ops index on
+the page order at once: the search reads its page and stops. The pattern-ops index on
 name_kana is then redundant and dropped.
 """
 
