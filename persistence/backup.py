@@ -31,6 +31,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,8 +124,57 @@ def _run(args: Sequence[str | Path], url: str) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BackupError(f"{Path(argv[0]).name} could not run: {type(exc).__name__}") from None
     if done.returncode != 0:
-        tail = "\n".join(done.stderr.decode(errors="replace").strip().splitlines()[-5:])
-        raise BackupError(f"{Path(argv[0]).name} failed (exit {done.returncode}): {tail}")
+        raise BackupError(f"{Path(argv[0]).name} failed (exit {done.returncode}): {_tail(done.stderr)}")
+
+
+def _tail(stderr: bytes) -> str:
+    """The last lines a tool wrote, less PostgreSQL's DETAIL lines (they may quote a row's values)."""
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return "\n".join([line for line in lines if not line.lstrip().startswith("DETAIL")][-5:])
+
+
+_NEWER_ONLY: Final = b"SET transaction_timeout = 0;\n"  # pg_restore 17+ sets it; servers before 17 refuse it
+
+
+def _restore_through_psql(dump: Path, url: str) -> None:
+    """pg_restore into a server older than 17: its SQL, less the one setting those servers do not know,
+    run by psql in one transaction (pg_restore has no switch for it)."""
+    dsn, env = _libpq(url)
+    with tempfile.TemporaryFile() as restore_err, tempfile.TemporaryFile() as psql_err:
+        restore = subprocess.Popen(
+            [str(_tool("pg_restore")), "--file", "-", str(dump)], stdout=subprocess.PIPE, stderr=restore_err
+        )
+        psql = subprocess.Popen(
+            [
+                str(_tool("psql")),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--single-transaction",
+                "--dbname",
+                dsn,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=psql_err,
+            env=env,
+        )
+        assert restore.stdout is not None and psql.stdin is not None
+        try:
+            for number, line in enumerate(restore.stdout):
+                if number < 64 and line == _NEWER_ONLY:  # the preamble only, never a row of data
+                    continue
+                psql.stdin.write(line)
+        except BrokenPipeError:
+            pass  # psql stopped at an error: its own exit code and message say which
+        finally:
+            psql.stdin.close()
+            restore.stdout.close()
+        for name, process, err in (("pg_restore", restore, restore_err), ("psql", psql, psql_err)):
+            if process.wait(_TOOL_TIMEOUT) != 0:
+                err.seek(0)
+                raise BackupError(f"{name} failed (exit {process.returncode}): {_tail(err.read())}")
 
 
 def _sha256(path: Path) -> str:
@@ -414,11 +464,16 @@ async def _load(
 ) -> Verification:
     """pg_restore the dump into the (new, empty) database at ``url``, add the seals, and check it: the
     data key opens its numbers, its heads are the manifest's, its trail verifies against them."""
-    await asyncio.to_thread(
-        _run, [_tool("pg_restore"), "--exit-on-error", "--single-transaction", source / DUMP], url
-    )
     engine = make_engine(url, pool_size=1)
     try:
+        async with engine.connect() as conn:
+            version = int((await conn.execute(text("SHOW server_version_num"))).scalar_one())
+        if version >= 170000:
+            restore: list[str | Path] = [_tool("pg_restore"), "--exit-on-error", "--single-transaction"]
+            restore.append(source / DUMP)
+            await asyncio.to_thread(_run, restore, url)
+        else:
+            await asyncio.to_thread(_restore_through_psql, source / DUMP, url)
         async with engine.begin() as conn:
             await (await _driver(conn)).copy_to_table(
                 "audit_seals", source=str(source / SEALS), columns=_SEAL_COLUMNS, format="csv"

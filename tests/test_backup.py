@@ -4,11 +4,13 @@ One city, one backup taken under load: the restored server answers the same data
 decrypted, found through the blind index), `kaigo audit verify` passes there and in place, where
 checkpoints newer than the backup cover entries the restore discards. Refused: a restore while the
 server runs, without the data key, into a database holding data, from an altered or foreign backup.
+And the same functions on the suite's own server (CI's second run: another PostgreSQL version).
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import secrets
 import shutil
@@ -18,15 +20,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
-from persistence.crypto import audit_key
+from persistence.audit import AuditEntry, Sealer, append
+from persistence.audit_checkpoints import DirectoryStore, Signer
+from persistence.backup import RestoreRefused, restore_backup, take_backup
+from persistence.crypto import NumberVault, audit_key
+from persistence.db import Database, make_engine
 from persistence.embedded import PG_BIN
 
+from .conftest import SEED_TODAY, PgServer
 from .serve_support import environment, kaigo, serving
 
-pytestmark = pytest.mark.serve
 OFFICER = "kaigo_number_officer"
 PERSONS = """{ persons(first: 40) { edges { node { id addresseeCode name nameKana birthDate individualNumber
   certifications { decision { careLevel validTo } } } } } }"""
@@ -70,6 +78,7 @@ def _no_key_in(backup: Path, key: str) -> None:
         assert not any(secret in blob for secret in secrets_)
 
 
+@pytest.mark.serve
 def test_backup_and_restore(private_tmp_path: Path) -> None:
     root = private_tmp_path
     a_env = environment(root / "a", KAIGO_AUDIT_CHECKPOINT_SECONDS="2")
@@ -175,3 +184,96 @@ def test_backup_and_restore(private_tmp_path: Path) -> None:
     apart = {**c_env, "KAIGO_AUDIT_KEY": base64.b64encode(audit_key(base64.b64decode(key))).decode()}
     wrong_data_key = kaigo({**apart, "KAIGO_DATA_KEY": other_key}, "restore", str(backup))
     assert wrong_data_key.returncode == 1 and "does not open" in wrong_data_key.stderr, wrong_data_key.stderr
+
+
+AUDIT_KEY = bytes(range(32))
+
+
+async def _counts(url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        return {
+            t["tablename"]: await conn.fetchval(f'SELECT count(*) FROM "{t["tablename"]}"') for t in tables
+        }
+    finally:
+        await conn.close()
+
+
+@pytest.mark.db
+async def test_backup_and_restore_on_the_suites_server(
+    pg_server: PgServer, empty_database_url: str, vault: NumberVault, private_tmp_path: Path
+) -> None:
+    from persistence.seed import seed_city
+
+    engine = make_engine(empty_database_url, pool_size=2)
+    try:
+        await seed_city(engine, vault, insured=20, seed=3, today=SEED_TODAY)
+        sealer = Sealer(AUDIT_KEY)
+        for n in range(3):
+            async with Database(engine).session() as session:
+                entry = AuditEntry(dt.datetime.now(dt.UTC), f"s{n}", ("kaigo_officer",), None, "query", None)
+                await append(session, entry, sealer=sealer)
+        await sealer.flush(engine)
+    finally:
+        await engine.dispose()
+    signer, store = Signer(AUDIT_KEY), DirectoryStore(private_tmp_path / "checkpoints")
+    report = await take_backup(empty_database_url, private_tmp_path / "backup", signer, seal_wait=0)
+    assert report.entries == 3 and report.unsealed == 0
+
+    target = f"{make_url(empty_database_url).database}_r"
+    target_url = make_url(empty_database_url).set(database=target).render_as_string(hide_password=False)
+    try:
+        restored = await restore_backup(
+            target_url, private_tmp_path / "backup", audit_key=AUDIT_KEY, vault=vault, store=store
+        )
+        assert restored.verification.intact and restored.verification.count == 3
+        assert restored.rollback.discarded == () and restored.kept is None
+        assert await _counts(target_url) == await _counts(empty_database_url)
+        with pytest.raises(RestoreRefused, match=r"holds \d+ tables already"):
+            await restore_backup(
+                target_url, private_tmp_path / "backup", audit_key=AUDIT_KEY, vault=vault, store=store
+            )
+        conn = await asyncpg.connect(
+            make_url(target_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        try:  # a session on the target: a server still using it
+            with pytest.raises(RestoreRefused, match="1 sessions are connected"):
+                await restore_backup(
+                    target_url,
+                    private_tmp_path / "backup",
+                    audit_key=AUDIT_KEY,
+                    vault=vault,
+                    store=store,
+                    replace=True,
+                )
+        finally:
+            await conn.close()
+        again = await restore_backup(
+            target_url,
+            private_tmp_path / "backup",
+            audit_key=AUDIT_KEY,
+            vault=vault,
+            store=store,
+            replace=True,
+        )
+        assert again.kept is not None and again.rollback.superseded == restored.rollback.checkpoint
+        assert await _counts(target_url) == await _counts(empty_database_url)
+    finally:
+        await pg_server.drop(target)
+        for kept in await _databases_like(pg_server, f"{target}_replaced_%"):
+            await pg_server.drop(kept)
+        assert await _databases_like(pg_server, f"{target[:40]}_restoring_%") == []  # none left behind
+
+
+async def _databases_like(pg_server: PgServer, pattern: str) -> list[str]:
+    conn = await asyncpg.connect(pg_server.url("postgres", "postgresql"))
+    try:
+        return [
+            r["datname"]
+            for r in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", pattern)
+        ]
+    finally:
+        await conn.close()
