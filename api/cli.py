@@ -19,10 +19,10 @@ log = logging.getLogger("kaigo")
 
 
 @contextmanager
-def database_url(settings: Settings, *, own: bool = False) -> Iterator[str]:
+def database_url(settings: Settings, *, own: bool = False, exclusive: bool = False) -> Iterator[str]:
     """DATABASE_URL when set; otherwise the embedded server: the one a running ``kaigo serve`` owns (left
     running), else one started for the command and stopped when it ends. ``own`` (``kaigo serve``
-    itself): never share one."""
+    itself): never share one, and supervise it; ``exclusive`` (``kaigo restore``): never share one."""
     if settings.database_url:
         yield asyncpg_url(settings.database_url)
         return
@@ -33,7 +33,7 @@ def database_url(settings: Settings, *, own: bool = False) -> Iterator[str]:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        with embedded_database(settings.data_dir, attach=not own, supervise=own) as url:
+        with embedded_database(settings.data_dir, attach=not (own or exclusive), supervise=own) as url:
             yield url
     except InUse as busy:  # kaigo serve, while another one runs on the same data
         raise SystemExit(f"kaigo: {busy}") from None
@@ -263,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_audit import add_audit_parser  # kaigo audit verify: the audit trail's hash chain
 
     add_audit_parser(sub)
+
+    from .cli_backup import add_backup_parsers  # kaigo backup | restore
+
+    add_backup_parsers(sub)
     return parser
 
 

@@ -43,9 +43,12 @@ __all__ = [
     "CheckpointError",
     "CheckpointStore",
     "Checkpointer",
+    "Departure",
     "DirectoryStore",
     "ObjectStore",
     "Signer",
+    "checkpoint_of",
+    "departures",
     "latest_checkpoint",
     "open_store",
     "read_heads",
@@ -174,33 +177,44 @@ class Signer:
     def __repr__(self) -> str:
         return f"Signer(key_id={self.key_id})"
 
-    def sign(self, payload: dict[str, Any]) -> bytes:
-        body = {**payload, "format": FORMAT, "key_id": self.key_id}
+    def sign(self, payload: dict[str, Any], *, kind: str = FORMAT) -> bytes:
+        """``payload`` signed as a document of format ``kind`` (a checkpoint, or a backup's manifest)."""
+        body = {**payload, "format": kind, "key_id": self.key_id}
         signature = self._private.sign(_canonical(body))
         return json.dumps({**body, "signature": base64.b64encode(signature).decode()}, indent=1).encode()
 
-    def read(self, name: str, data: bytes) -> Checkpoint:
-        """The checkpoint in ``data``; :class:`CheckpointError` unless this key signed exactly it."""
+    def open(self, name: str, data: bytes, *, kind: str = FORMAT) -> dict[str, Any]:
+        """The document of format ``kind`` in ``data``; :class:`CheckpointError` unless this key signed
+        exactly it."""
         try:
             document = json.loads(data)
             signature = base64.b64decode(document.pop("signature"), validate=True)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise CheckpointError(f"checkpoint {name} is not a signed checkpoint") from exc
-        if document.get("format") != FORMAT or document.get("key_id") != self.key_id:
-            raise CheckpointError(f"checkpoint {name} is of another format or key ({document.get('key_id')})")
+            raise CheckpointError(f"{name} is not a signed document") from exc
+        if document.get("format") != kind or document.get("key_id") != self.key_id:
+            raise CheckpointError(f"{name} is of another format or key ({document.get('key_id')})")
         try:
             self.public.verify(signature, _canonical(document))
         except InvalidSignature:
-            raise CheckpointError(f"checkpoint {name}: its signature does not verify") from None
-        try:
-            heads = tuple(
-                ChainHead(int(h["chain"]), int(h["link"]), str(h["hash"]), int(h["count"]))
-                for h in document["chains"]
-            )
-            sealed_from = {int(c): int(link) for c, link in document["sealed_from"].items()}
-            return Checkpoint(name, str(document["written_at"]), heads, sealed_from)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint {name} lacks a field") from exc
+            raise CheckpointError(f"{name}: its signature does not verify") from None
+        return dict(document)
+
+    def read(self, name: str, data: bytes) -> Checkpoint:
+        """The checkpoint in ``data``; :class:`CheckpointError` unless this key signed exactly it."""
+        return checkpoint_of(name, self.open(f"checkpoint {name}", data))
+
+
+def checkpoint_of(name: str, document: dict[str, Any]) -> Checkpoint:
+    """The heads a signed document (a checkpoint, a backup's manifest) names."""
+    try:
+        heads = tuple(
+            ChainHead(int(h["chain"]), int(h["link"]), str(h["hash"]), int(h["count"]))
+            for h in document["chains"]
+        )
+        sealed_from = {int(c): int(link) for c, link in document["sealed_from"].items()}
+        return Checkpoint(name, str(document["written_at"]), heads, sealed_from)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{name} lacks a field") from exc
 
 
 def _canonical(value: dict[str, Any]) -> bytes:
@@ -229,6 +243,41 @@ async def read_heads(db: Executor) -> tuple[list[ChainHead], dict[int, int]]:
     return heads, {int(r.chain): int(r.first_link) for r in starts}
 
 
+@dataclasses.dataclass(frozen=True)
+class Departure:
+    """Links of a chain that an earlier head covered and the trail no longer holds (removed, or
+    rolled back by a restore), or holds another entry at (``differs``: rewritten, or another trail)."""
+
+    chain: int
+    first: int
+    last: int
+    differs: bool = False
+
+    def describe(self) -> str:
+        links = f"link {self.first}" if self.first == self.last else f"links {self.first}–{self.last}"
+        return f"chain {self.chain}, {links} {'differ' if self.differs else 'gone'}"
+
+
+async def departures(db: Executor, before: Iterable[ChainHead]) -> list[Departure]:
+    """Where the trail as it is no longer extends the heads ``before`` (a checkpoint's)."""
+    heads, _ = await read_heads(db)
+    now = {h.chain: h.link for h in heads}
+    found = []
+    for head in before:
+        last = now.get(head.chain, 0)
+        if last < head.link:
+            found.append(Departure(head.chain, last + 1, head.link))
+            continue
+        position = "seq" if head.chain == LEGACY_CHAIN else "link"
+        entry = await db.execute(
+            text(f"SELECT hash FROM audit_events WHERE chain = :c AND {position} = :l"),
+            {"c": head.chain, "l": head.link},
+        )
+        if entry.scalar() != head.hash:
+            found.append(Departure(head.chain, head.link, head.link, differs=True))
+    return found
+
+
 def _name(at: dt.datetime) -> str:
     return f"checkpoint-{at.strftime(_TIME_FORMAT)}-{secrets.token_hex(4)}.json"
 
@@ -241,14 +290,32 @@ def _written_at(name: str) -> dt.datetime | None:
 
 
 async def write_checkpoint(
-    engine: AsyncEngine, store: CheckpointStore, signer: Signer, *, settle: float = 0.0
+    engine: AsyncEngine,
+    store: CheckpointStore,
+    signer: Signer,
+    *,
+    settle: float = 0.0,
+    extra: dict[str, Any] | None = None,
+    supersede: bool = False,
 ) -> str:
     """Read every chain's head, wait ``settle`` seconds (the seals of those entries, flushed every
     second by every worker, are written meanwhile: an entry a checkpoint covers must carry its seal),
-    then sign and store them. Returns the checkpoint's name."""
+    then sign and store them, with ``extra`` fields. Returns the checkpoint's name.
+
+    Never signs a trail that no longer extends the latest checkpoint (:class:`CheckpointError`): a
+    tail removed with its seals would otherwise verify against the next checkpoint. Only a restore
+    or a recovery, which rolls the trail back on purpose, ``supersede``s it (persistence/backup.py)."""
     at = dt.datetime.now(dt.UTC)
     async with engine.connect() as conn:
         heads, starts = await read_heads(conn)
+        if not supersede:
+            latest, _ = await latest_checkpoint(store, signer)
+            gone = await departures(conn, latest.heads) if latest is not None else []
+            if gone and latest is not None:
+                raise CheckpointError(
+                    f"not signed: the trail no longer extends checkpoint {latest.name}"
+                    f" ({'; '.join(d.describe() for d in gone)}); `kaigo audit verify` names the breaks"
+                )
     await asyncio.sleep(settle)
     document = signer.sign(
         {
@@ -256,6 +323,7 @@ async def write_checkpoint(
             "database": engine.url.database,
             "chains": [dataclasses.asdict(h) for h in heads],
             "sealed_from": {str(c): link for c, link in sorted(starts.items())},
+            **(extra or {}),
         }
     )
     name = _name(at)
@@ -299,6 +367,8 @@ class Checkpointer:
                     name = await write_checkpoint(engine, self.store, self.signer, settle=self.settle)
                     log.info("audit checkpoint %s written to %s", name, self.store.describe())
                 failing = False
+            except CheckpointError as exc:  # the trail was cut: said every turn, loudly
+                log.error("audit checkpoint %s", exc)
             except Exception as exc:  # the database or the store is away: the next turn tries again
                 if not failing:
                     log.warning(

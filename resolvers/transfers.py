@@ -546,7 +546,8 @@ async def confirm_withheld(
     ctx: Context, pending: Row[Any], approve: bool, note: str | None
 ) -> ReviewedTransfer | Denied:
     """The chief confirms (decided again today; delivered through `reviewedTransfers`) or refuses the
-    flagged persons a transfer page withheld."""
+    flagged persons a transfer page withheld. Those under a suspension by then are DENIED
+    SUBJECT_SUSPENDED (a record of their own; the answer when nobody is left to send)."""
     common: dict[str, Any] = {
         "direction": "TRANSFER",
         "provider": pending.provider,
@@ -594,11 +595,34 @@ async def confirm_withheld(
         )
         return denied_from_row(ctx, row)
     p = persons.c
-    found = (
+    withheld = (
         await ctx.db.execute(
-            select(p.id, p.addressee_code).where(p.id.in_(pending.person_ids), ~suspended()).order_by(p.id)
+            select(p.id, p.addressee_code, suspended().label("suspended"))
+            .where(p.id.in_(pending.person_ids))
+            .order_by(p.id)
         )
     ).all()
+    found = [r for r in withheld if not r.suspended]
+    stopped = [r.id for r in withheld if r.suspended]
+    if stopped:  # suspended (利用停止) while waiting for review: denied and recorded as such, never sent
+        one = decide_transferred_person(decision, SubjectFacts(in_scope=True, suspended=True))
+        row = await records.write(
+            ctx.db,
+            **{
+                **common,
+                # it resolves the pending record only when no one is sent; not a page's held-back row
+                "resolves_record_id": None if found else pending.id,
+                "page_after": None,
+            },
+            outcome="DENIED",
+            code=one.code,
+            reason=(one.reason_ja, one.reason_en),
+            basis=basis,
+            person_ids=stopped,
+            person_count=len(stopped),
+        )
+        if not found:
+            return denied_from_row(ctx, row)
     information = await gather(ctx.loaders, [r.id for r in found], pending.items, as_of=ctx.today)
     payload = {
         "persons": [

@@ -35,12 +35,14 @@ from persistence.audit import (
     verify,
 )
 from persistence.audit_checkpoints import (
+    CheckpointError,
     DirectoryStore,
     ObjectStore,
     Signer,
     latest_checkpoint,
     write_checkpoint,
 )
+from persistence.backup import checkpoint_rollback
 from persistence.db import Database, make_engine
 from persistence.migrate import downgrade, upgrade
 
@@ -168,6 +170,34 @@ async def test_the_newest_entries_removed_with_their_seals_are_found_by_the_chec
     assert checkpoint is not None and problems == []
     [broken] = (await checked(engine, checkpoint=checkpoint)).broken
     assert (broken.chain, broken.link) == (chain, 3) and "the checkpoint saw 4" in broken.reason
+
+
+async def test_no_checkpoint_is_signed_over_a_cut_trail_unless_it_rolls_back_on_purpose(
+    engine: AsyncEngine, private_tmp_path: Path
+) -> None:
+    """Entries a checkpoint covers, removed with their seals, stay found: the next checkpoint is not
+    signed over the cut (else `verify`, which reads the latest, would say intact). A restore or a
+    recovery supersedes it on purpose, naming the links it discards."""
+    chain = await sealed_entries(engine, Sealer(KEY), 4)
+    store, signer = DirectoryStore(private_tmp_path), Signer(KEY)
+    covered = await write_checkpoint(engine, store, signer)
+    async for conn in owner(engine):
+        await conn.execute(text("DELETE FROM audit_events WHERE link > 2"))
+        await conn.execute(text("DELETE FROM audit_seals WHERE link > 2"))
+    with pytest.raises(CheckpointError, match=f"no longer extends checkpoint {covered}"):
+        await write_checkpoint(engine, store, signer)
+    checkpoint, _ = await latest_checkpoint(store, signer)
+    assert checkpoint is not None and checkpoint.name == covered
+    assert "removed" in (await checked(engine, checkpoint=checkpoint)).broken[0].reason
+
+    rollback = await checkpoint_rollback(engine, store, signer, cause={"recovered_at": "test"})
+    assert rollback.superseded == covered
+    assert [(d.chain, d.first, d.last, d.differs) for d in rollback.discarded] == [(chain, 3, 4, False)]
+    checkpoint, _ = await latest_checkpoint(store, signer)
+    assert checkpoint is not None and checkpoint.name == rollback.checkpoint
+    assert (await checked(engine, checkpoint=checkpoint)).intact
+    await sealed_entries(engine, Sealer(KEY), 1)
+    assert await write_checkpoint(engine, store, signer)  # the trail extends the rollback's heads
 
 
 async def test_a_checkpoint_finds_a_chain_relinked_from_an_unsealed_entry(

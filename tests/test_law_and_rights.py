@@ -7,13 +7,18 @@ from __future__ import annotations
 import base64
 import io
 import json
-from datetime import timedelta
+import tomllib
+from datetime import date, timedelta
+from importlib import resources
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from policies import legal_bases
+from resolvers import context
 
 from .provision_documents import (
     ANSWER_INQUIRY,
@@ -406,3 +411,138 @@ async def test_one_permission_per_request_and_flagged_persons_reviewed(
     assert delivered["record"]["outcome"] == "CONFIRMED"
     assert [p["addresseeCode"] for p in delivered["persons"]] == [flagged.addressee_code]
     assert delivered["persons"][0]["information"]["qualification"] is not None
+
+
+def _registry_ending(item: str, last_day: date) -> legal_bases.Registry:
+    """The packaged registry with the provision entry of ``item`` ending after ``last_day``: the law
+    changing while a provision waits for review."""
+    raw = tomllib.loads(resources.files("policies").joinpath("data/legal_bases.toml").read_text("utf-8"))
+    (entry,) = [
+        e
+        for e in raw["entries"]
+        if e["direction"] == "PROVISION" and e["item"] == item and "valid_to" not in e
+    ]
+    entry["valid_to"] = last_day
+    return legal_bases.parse_registry(raw, legal_bases.information_items())
+
+
+async def test_confirmation_denied_when_the_basis_ended_meanwhile(
+    gql: Any, seeded_conn: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requested on a day its entry was in force, confirmed after the entry ended: DENIED
+    BASIS_NOT_IN_FORCE on the day of sending, nothing sent; confirmed the day before, it is sent."""
+    day = today()
+    ended = _registry_ending("94", day)
+    monkeypatch.setattr(legal_bases, "registry", lambda: ended)
+    first, second = await insured_resident(seeded_conn), await insured_resident(seeded_conn, offset=1)
+    pending = []
+    for n, resident in enumerate((first, second)):
+        await _ok(gql, SET_FLAG, {"p": str(resident.id), "on": True, "r": "保護措置"}, CHIEF)
+        waiting = await _ok(gql, PROVIDE, {"input": _provision(resident, f"end-{n}")}, SERVER)
+        assert waiting["__typename"] == "PendingReview", waiting
+        pending.append(waiting["record"]["id"])
+    sent = await _ok(gql, CONFIRM, {"id": pending[0], "approve": True}, CHIEF)
+    assert (sent["__typename"], sent["record"]["outcome"]) == ("Provided", "CONFIRMED")
+
+    monkeypatch.setattr(context, "request_date", lambda: day + DAY)  # the next day: 94 has ended
+    held = await _ok(gql, CONFIRM, {"id": pending[1], "approve": True}, CHIEF)
+    assert (held["__typename"], held["code"]) == ("Denied", "BASIS_NOT_IN_FORCE"), held
+    record = held["record"]
+    assert (record["outcome"], record["code"], record["resolvesRecordId"]) == (
+        "DENIED",
+        "BASIS_NOT_IN_FORCE",
+        pending[1],
+    )
+    assert record["basis"]["item"] == "94" and record["basis"]["legalBasisId"] is None
+    assert "94" in held["reason"]["en"] and (day + DAY).isoformat() in held["reason"]["en"]
+    stored = (
+        await seeded_conn.execute(
+            text("SELECT outcome, payload FROM provision_records WHERE resolves_record_id = :p"),
+            {"p": int(pending[1])},
+        )
+    ).all()
+    assert [tuple(r) for r in stored] == [("DENIED", None)]  # nothing sent
+    again = await _error(gql, CONFIRM, {"id": pending[1], "approve": True}, CHIEF)
+    assert again["code"] == "ALREADY_CONFIRMED"
+
+
+async def test_transfer_page_denies_a_suspended_person(gql: Any, seeded_conn: AsyncConnection) -> None:
+    """A person under a suspension (利用停止) is never sent on a transfer page: the page that holds them
+    records them DENIED SUBJECT_SUSPENDED (once, however often the page is asked for again). Flagged
+    persons suspended while waiting for review are denied the same way when the chief confirms: the
+    others of the page are sent, and when none is left the confirmation itself is the denial."""
+    dept = "bosai_kiki_kanri"
+    plain, stopped, later, flagged, kept = [await insured_resident(seeded_conn, offset=n) for n in range(5)]
+    for person in (flagged, kept):
+        await _ok(gql, SET_FLAG, {"p": str(person.id), "on": True, "r": "保護措置"}, CHIEF)
+    await _suspend(gql, stopped, "susp-t1")
+    permission = await _apply(gql, dept, "perm-s")
+    codes = [r.addressee_code for r in (plain, stopped, later, flagged, kept)]
+
+    async def page(after: str | None, *, rid: str = "req-s", on: str = permission) -> dict[str, Any]:
+        values = {"requestId": rid, "permissionId": on, "items": ["QUALIFICATION"], "subjects": codes}
+        values.update(first=1, after=after)
+        return await _ok(gql, HELD_BACK, {"input": values}, "receiving_department", department=dept)
+
+    first = await page(None)
+    assert [p["addresseeCode"] for p in first["persons"]] == [plain.addressee_code]
+    assert first["heldBack"] == [] and first["pageInfo"]["hasNextPage"]
+    second = await page(first["pageInfo"]["endCursor"])
+    assert [p["addresseeCode"] for p in second["persons"]] == [later.addressee_code]
+    denied, waiting = second["heldBack"]
+    assert (denied["outcome"], denied["code"]) == ("DENIED", "SUBJECT_SUSPENDED")
+    assert (waiting["outcome"], waiting["code"]) == ("PENDING_REVIEW", "PENDING_REVIEW")
+    assert (await page(first["pageInfo"]["endCursor"]))["heldBack"] == second["heldBack"]  # replayed
+    assert await _suspension_records(seeded_conn, "req-s") == [("DENIED", [stopped.id], None, False)]
+    sent = (
+        await seeded_conn.execute(
+            text(
+                "SELECT person_ids FROM provision_records WHERE request_id = 'req-s' AND outcome = 'TRANSFERRED'"
+            )
+        )
+    ).scalars()
+    assert stopped.id not in {pid for ids in sent for pid in ids}
+
+    await _suspend(gql, flagged, "susp-t2")  # while waiting: the other flagged person is still sent
+    confirmed = await _ok(gql, CONFIRM_WITHHELD, {"id": waiting["id"], "approve": True}, CHIEF)
+    assert confirmed["__typename"] == "ReviewedTransfer", confirmed
+    assert [p["addresseeCode"] for p in confirmed["persons"]] == [kept.addressee_code]
+    assert (await _suspension_records(seeded_conn, "req-s"))[1:] == [("DENIED", [flagged.id], None, False)]
+    (delivered,) = await _ok(gql, REVIEWED, {"p": permission}, "receiving_department", department=dept)
+    assert [p["addresseeCode"] for p in delivered["persons"]] == [kept.addressee_code]
+
+    codes = [kept.addressee_code]  # withheld again under a new request, then suspended: nobody is sent
+    again = await page(None, rid="req-s2", on=await _apply(gql, dept, "perm-s2"))
+    (waiting,) = again["heldBack"]
+    await _suspend(gql, kept, "susp-t3")
+    refused = await _ok(gql, CONFIRM_WITHHELD, {"id": waiting["id"], "approve": True}, CHIEF)
+    assert (refused["__typename"], refused["code"], refused["record"]["outcome"]) == (
+        "Denied",
+        "SUBJECT_SUSPENDED",
+        "DENIED",
+    )
+    assert refused["record"]["resolvesRecordId"] == waiting["id"]
+    assert await _suspension_records(seeded_conn, "req-s2") == [("DENIED", [kept.id], None, True)]
+
+
+HELD_BACK = TRANSFER.replace("unmatchedSubjects", "unmatchedSubjects heldBack { id outcome code }")
+CONFIRM_WITHHELD = CONFIRM.replace(
+    "... on Denied", "... on ReviewedTransfer { record { outcome } persons { addresseeCode } } ... on Denied"
+)
+
+
+async def _suspend(gql: Any, resident: Resident, rid: str) -> None:
+    request = await _receive(gql, resident, rid, "SUSPENSION")
+    await _ok(gql, DECIDE, {"id": request["id"], "a": True}, CHIEF)
+
+
+async def _suspension_records(conn: AsyncConnection, rid: str) -> list[tuple[Any, ...]]:
+    """(outcome, person ids, payload, resolves a pending record) of a request's SUBJECT_SUSPENDED records."""
+    rows = await conn.execute(
+        text(
+            "SELECT outcome, person_ids, payload, resolves_record_id IS NOT NULL FROM provision_records"
+            " WHERE request_id = :r AND code = 'SUBJECT_SUSPENDED' ORDER BY id"
+        ),
+        {"r": rid},
+    )
+    return [tuple(r) for r in rows]

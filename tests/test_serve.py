@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
+from .serve_support import KAIGO, environment, kaigo, postgres_of, serving, start, wait_ready
+
 pytestmark = pytest.mark.serve
-KAIGO = str(Path(sys.executable).parent / "kaigo")
 
 
 @pytest.fixture
@@ -30,67 +28,15 @@ def tmp_path(private_tmp_path: Path) -> Path:
     return private_tmp_path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def serve_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "KAIGO_DATA_KEY", "KAIGO_JWKS"}}
-    env.update(KAIGO_DATA_DIR=str(tmp_path / "data"), SEED_PERSONS="120", PORT=str(_free_port()))
-    return env
-
-
-def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [KAIGO, "serve", "--migrate", "--seed-if-empty", "--print-tokens"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"kaigo serve exited {proc.returncode}: {proc.stderr.read().decode()[-3000:]}"
-            )  # type: ignore[union-attr]
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("kaigo serve did not become ready")
-
-
-def _postgres_of(data_dir: Path) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if proc.info["name"] == "postgres" and str(data_dir) in cmdline:
-            found.append(proc)
-    return found
+    return environment(tmp_path / "data")
 
 
 @pytest.fixture
 def server(serve_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str, dict[str, str]]]:
-    proc = _start(serve_env)
-    base = f"http://127.0.0.1:{serve_env['PORT']}"
-    try:
-        _wait_ready(proc, base)
+    with serving(serve_env) as (proc, base):
         yield proc, base, serve_env
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
-        for leftover in _postgres_of(Path(serve_env["KAIGO_DATA_DIR"])):
-            leftover.kill()
 
 
 def test_serves_queries_and_stops_cleanly(
@@ -123,33 +69,29 @@ def test_serves_queries_and_stops_cleanly(
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(60) == 0
-    assert _postgres_of(Path(env["KAIGO_DATA_DIR"])) == []
+    assert postgres_of(Path(env["KAIGO_DATA_DIR"])) == []
 
 
 def test_a_killed_run_leaves_nothing_that_blocks_the_next(serve_env: dict[str, str]) -> None:
     base = f"http://127.0.0.1:{serve_env['PORT']}"
     data_dir = Path(serve_env["KAIGO_DATA_DIR"])
-    first = _start(serve_env)
+    first = start(serve_env)
     try:
-        _wait_ready(first, base)
+        wait_ready(first, base)
         os.killpg(first.pid, signal.SIGKILL)  # kaigo and uvicorn die; postgres runs in its own session
         first.wait(30)
-        assert _postgres_of(data_dir), "the embedded server should have outlived the killed run"
+        assert postgres_of(data_dir), "the embedded server should have outlived the killed run"
 
-        second = _start(serve_env)
+        second = start(serve_env)
         try:
-            _wait_ready(second, base)  # the leftover server was found and stopped, a fresh one started
+            wait_ready(second, base)  # the leftover server was found and stopped, a fresh one started
         finally:
             second.send_signal(signal.SIGINT)
             assert second.wait(60) == 0
-        assert _postgres_of(data_dir) == []
+        assert postgres_of(data_dir) == []
     finally:
-        for leftover in _postgres_of(data_dir):
+        for leftover in postgres_of(data_dir):
             leftover.kill()
-
-
-def _kaigo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([KAIGO, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_commands_attach_to_the_embedded_server_kaigo_serve_owns(
@@ -158,13 +100,13 @@ def test_commands_attach_to_the_embedded_server_kaigo_serve_owns(
     """`kaigo audit verify` and the other commands beside a running server use its PostgreSQL (they
     used to fail with a RuntimeError traceback: the server is in use by another process)."""
     proc, base, env = server
-    token = _kaigo(env, "token", "--role", "kaigo_officer").stdout.strip()
+    token = kaigo(env, "token", "--role", "kaigo_officer").stdout.strip()
     query = {"query": "{ persons(first: 3) { edges { node { id } } } }"}
     assert httpx.post(f"{base}/graphql", json=query, headers={"Authorization": f"Bearer {token}"}).is_success
-    verified = _kaigo(env, "audit", "verify")
+    verified = kaigo(env, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
     assert "audit trail intact: 1 entries" in verified.stdout and "Traceback" not in verified.stderr
-    listed = _kaigo(env, "pq", "list")
+    listed = kaigo(env, "pq", "list")
     assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
     assert proc.poll() is None and httpx.get(f"{base}/readyz").status_code == 200  # left running
 
@@ -176,7 +118,7 @@ def test_the_embedded_server_is_brought_back_after_it_dies(
     itself, and every request answered before, during and after left its committed audit entry."""
     proc, base, env = server
     pgdata = Path(env["KAIGO_DATA_DIR"]) / "pg"
-    token = _kaigo(env, "token", "--role", "kaigo_officer").stdout.strip()
+    token = kaigo(env, "token", "--role", "kaigo_officer").stdout.strip()
     query = {"query": "{ persons(first: 2) { edges { node { id } } } }"}
     answered, statuses, stop = [0], set(), threading.Event()
 
@@ -219,7 +161,7 @@ def test_the_embedded_server_is_brought_back_after_it_dies(
             t.join(60)
     assert 503 in statuses or seen_down
     time.sleep(2)  # the seals queued while the database was away are written
-    verified = _kaigo(env, "audit", "verify")
+    verified = kaigo(env, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
     count = int(verified.stdout.split("intact: ")[1].split()[0])
     assert count >= answered[0]
