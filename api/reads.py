@@ -84,10 +84,12 @@ class PlannedReads:
         plan = self.plan(document, schema, principal.duties, operation_name)
         if plan is None:
             return None
-        if document.limit_errors(schema, principal.duties, variables, reviewed=reviewed) or nul_errors(
-            document.node, variables
-        ):
+        if document.limit_errors(schema, principal.duties, variables, reviewed=reviewed):
             return None  # refused before anything runs: strawberry's path words the refusal
+        measure = document.measure(principal.duties)  # kept by limit_errors' validation
+        literals = measure.literals_hold_nul if measure is not None else None
+        if nul_errors(document.node, variables, literals_hold_nul=literals):
+            return None
         started_at = now()
         with operation_span(principal) as span:
             audit_values = (

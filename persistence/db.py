@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from .tracing import statement_span
 
@@ -72,11 +75,21 @@ def make_engine(
         pool_recycle=pool_recycle,
         echo=echo,
         hide_parameters=True,  # never put bound values (numbers, names) into exception messages
+        json_deserializer=_json_loads,
         **kw,
     )
     event.listen(engine.sync_engine, "do_connect", _connect)
     event.listen(engine.sync_engine, "checkout", _alive)
     return engine
+
+
+def _json_loads(text: str | bytes) -> Any:
+    """The json/jsonb columns and a planned read's answer (a whole data tree) through orjson, a few
+    times faster than the standard decoder; what orjson refuses (an integer past 64 bits) as before."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _alive(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
@@ -133,11 +146,16 @@ class Database:
                 raw = await _driver_in_transaction(await session.connection())
                 with statement_span(sql):
                     return await raw.fetchrow(sql, *arguments)
-        async with self.engine.connect() as connection:
-            raw = (await connection.get_raw_connection()).driver_connection
+        # the pool's connection without SQLAlchemy's Connection around it (half the CPU of a checkout):
+        # the same checkout events (``_alive``), faults and reset on return
+        pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+        try:
+            raw = pooled.driver_connection
             assert raw is not None  # a checked-out connection has its driver connection
             with statement_span(sql):
                 return await raw.fetchrow(sql, *arguments)
+        finally:
+            await greenlet_spawn(pooled.close)
 
 
 class SerialSession:

@@ -381,6 +381,7 @@ class DocumentMeasure:
     operations: tuple[tuple[OperationDefinitionNode, _Stats], ...] | None
     declared: dict[str, Any]  # the defaults the operations declare for their variables
     page_sizes: frozenset[_PageSize]  # the page sizes variables give, over all operations
+    literals_hold_nul: bool = True  # a string literal holds U+0000 (``nul_errors`` then walks the AST)
 
     def errors(self, variables: Mapping[str, Any] | None) -> list[GraphQLError]:
         """What a walk of the document finds at ``variables`` (its tokens, then :func:`operation_errors`),
@@ -422,7 +423,13 @@ def measure_document(schema: GraphQLSchema, document: DocumentNode) -> DocumentM
         size for _, stats in operations or () if isinstance(stats.cost, _Cost) for size in stats.cost.sizes()
     )
     return DocumentMeasure(
-        schema, document, _token_count(document), operations, _with_defaults(document, {}), page_sizes
+        schema,
+        document,
+        _token_count(document),
+        operations,
+        _with_defaults(document, {}),
+        page_sizes,
+        _nul_in_string_tokens(document),
     )
 
 
@@ -518,9 +525,11 @@ class ParseLimits(SchemaExtension):
             measure = _MEASURED.get()
             if measure is not None and measure.document is document and measure.schema is schema:
                 errors = measure.errors(values)
+                literals = measure.literals_hold_nul
             else:
                 errors = _token_errors(document) or operation_errors(schema, document, values)
-            nul = [] if errors else nul_errors(document, context.variables)
+                literals = None
+            nul = [] if errors else nul_errors(document, context.variables, literals_hold_nul=literals)
             if nul and not validate(schema, document, context.validation_rules):
                 # an invalid document is a validation error first (strawberry's rules, as it validates)
                 errors = nul
@@ -553,7 +562,6 @@ def _too_large() -> GraphQLError:
 
 
 _NUL: Final = "\x00"
-_STRING_TOKENS: Final = frozenset({TokenKind.STRING, TokenKind.BLOCK_STRING})
 
 
 class _NulLiterals(Visitor):
@@ -584,8 +592,10 @@ def _string_tokens(document: DocumentNode) -> Iterator[str]:
     """The values of the string literals in the document's source (parsed with its tokens): a walk of
     the token list, a few µs where visiting the AST costs tens."""
     token: Token | None = document.loc.start_token if document.loc is not None else None
+    string, block = TokenKind.STRING, TokenKind.BLOCK_STRING
     while token is not None:
-        if token.kind in _STRING_TOKENS:
+        kind = token.kind
+        if kind is string or kind is block:  # identity: an enum's hash is what the walk would cost
             yield token.value or ""
         token = token.next
 
@@ -600,10 +610,15 @@ def _nul_in_string_tokens(document: DocumentNode) -> bool:
     return document.loc is None or any(_NUL in value for value in _string_tokens(document))
 
 
-def nul_errors(document: DocumentNode, variables: Any) -> list[GraphQLError]:
-    """``BAD_USER_INPUT`` for a string holding U+0000 in a literal or a variable (never echoed)."""
+def nul_errors(
+    document: DocumentNode, variables: Any, *, literals_hold_nul: bool | None = None
+) -> list[GraphQLError]:
+    """``BAD_USER_INPUT`` for a string holding U+0000 in a literal or a variable (never echoed).
+    ``literals_hold_nul``: what the document's kept measure found in its literals (None: look)."""
     literals = _NulLiterals()
-    if _nul_in_string_tokens(document):  # the walk over the AST only when a string token holds one
+    if literals_hold_nul is None:
+        literals_hold_nul = _nul_in_string_tokens(document)
+    if literals_hold_nul:  # the walk over the AST only when a string token holds one
         visit(document, literals)
     named = None
     if literals.found is None:
