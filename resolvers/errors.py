@@ -280,6 +280,9 @@ def _describe_variable_error(
     error.extensions = {"code": BAD_USER_INPUT, "field": field, "reason": reason, "variable": name}
 
 
+_ARGUMENT_REFUSED: Final = re.compile(r"Argument '[_A-Za-z][_0-9A-Za-z]*' has invalid value")
+
+
 def classify(error: GraphQLError) -> str:
     """The ``extensions.code`` an error is shown with."""
     code = (error.extensions or {}).get("code")
@@ -292,9 +295,13 @@ def classify(error: GraphQLError) -> str:
     fault = database_fault(error.original_error)
     if fault is not None:
         return fault
+    original = error.original_error
+    if isinstance(original, GraphQLError) and _ARGUMENT_REFUSED.match(original.message):
+        # graphql-core refused an argument's value as it ran the field: a variable given null where
+        # its declared default let it stand in a non-null place (the request's fault, not ours)
+        return BAD_USER_INPUT
     if error.path is not None:
         return INTERNAL_SERVER_ERROR  # a resolver failed without meaning to
-    original = error.original_error
     if original is not None and not isinstance(original, GraphQLError) and not error.nodes:
         return INTERNAL_SERVER_ERROR  # an exception outside any resolver
     return BAD_USER_INPUT  # graphql-core refused the variable values (coercion)

@@ -275,9 +275,22 @@ async def test_pages_of_persons_answer_alike(pair: Pair, data: Data) -> None:
         {"first": 501},
         {"first": 3, "after": "bm90LWEtY3Vyc29y"},
         {"first": 3, "prefix": "abc"},
+        # variables graphql-core's coercion refuses: the planner declines them before binding
+        {},
+        {"first": "three"},
+        {"first": 3, "from": "1999-13-01"},
+        {"first": 3, "prefix": 5},
+        {"first": None},
     ]:
         answer = await pair.both("kaigo_officer", PAGE, refused)
-        assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", answer
+    # a variable's declared default, used when the request leaves it out
+    defaulted = PAGE.replace("$first: Int!", "$first: Int = 2")
+    for variables in [{}, {"first": 3}]:
+        await pair.both("kaigo_officer", defaulted, variables)
+    # null given for it: graphql-core refuses the argument as it runs the field, the client's fault
+    answer = await pair.both("kaigo_officer", defaulted, {"first": None})
+    assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", answer
     assert pair.planned >= 10
 
 

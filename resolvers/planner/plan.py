@@ -16,8 +16,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from graphql import DocumentNode
-from graphql.execution.values import VariableValues, get_variable_values
+from graphql import DocumentNode, GraphQLError, Undefined, VariableDefinitionNode, is_non_null_type
+from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
+from graphql.execution.values import (
+    VariableValues,
+    VariableValueSource,
+    input_is_nested_too_deeply,
+    maybe_use_default_value,
+)
+from graphql.utilities.coerce_input_value import coerce_input_value
 
 from persistence.crypto import NumberVault
 from policies.individual_number import IndividualNumber, InvalidIndividualNumber
@@ -28,6 +35,11 @@ from .sql import Compiled, compile_statement
 from .tree import Declined, Operation, read_operation
 
 __all__ = ["Bound", "Declined", "ReadPlan", "plan_read"]
+
+
+def _refuse(*_: Any) -> None:
+    raise Declined("a variable's default the operation cannot accept")
+
 
 _SHAPES_KEPT: Final = 16  # statements per plan: one per set of given filter parameters
 
@@ -45,6 +57,7 @@ class ReadPlan:
     operation: Operation
     audited: bool
     _statements: OrderedDict[tuple[Any, ...], Compiled] = field(default_factory=OrderedDict)
+    _signatures: tuple[tuple[VariableDefinitionNode, GraphQLVariableSignature], ...] | None = None
 
     @property
     def name(self) -> str | None:
@@ -74,15 +87,13 @@ class ReadPlan:
     ) -> Bound:
         """The statement and arguments of one request; raises :class:`Declined` for whatever the
         resolvers would refuse (strawberry's executor then reports it)."""
-        coerced = get_variable_values(
-            schema._schema, self.operation.definition.variable_definitions or (), dict(variables or {})
-        )
-        if not isinstance(coerced, VariableValues):
-            raise Declined("variables the operation cannot accept")
+        coerced = self._variables(schema, variables or {})
         try:
             shapes, values = self._values(coerced, vault)
         except (BadUserInput, InvalidIndividualNumber):
             raise Declined("arguments the resolvers refuse") from None
+        except GraphQLError:  # graphql-core refuses an argument (a null variable where none may be)
+            raise Declined("arguments the executor refuses") from None
         values["today"] = today
         if audit is not None:
             values.update(audit)
@@ -94,6 +105,40 @@ class ReadPlan:
         except KeyError as missing:
             raise Declined(f"no value for parameter {missing}") from None
         return Bound(compiled, arguments)
+
+    def _variables(self, schema: Any, inputs: Mapping[str, Any]) -> VariableValues:
+        """graphql-core's coercion of the variables (``coerce_variable_values``), with each definition's
+        signature (its type read from the view) taken once per plan, not per request. Whatever it would
+        report as an error declines the request: the executor then coerces and words the error."""
+        if self._signatures is None:
+            signatures = []
+            for node in self.operation.definition.variable_definitions or ():
+                signature = get_variable_signature(schema._schema, node)
+                if isinstance(signature, GraphQLError):
+                    raise Declined("a variable of no input type")
+                signatures.append((node, signature))
+            self._signatures = tuple(signatures)
+        sources: dict[str, VariableValueSource] = {}
+        coerced: dict[str, Any] = {}
+        for node, signature in self._signatures:
+            name = signature.name
+            value = inputs.get(name, Undefined)
+            if value is Undefined:
+                sources[name] = VariableValueSource(signature)
+                if node.default_value:
+                    maybe_use_default_value(coerced, name, signature, _refuse)
+                    continue
+                if not is_non_null_type(signature.type):
+                    continue
+            else:
+                sources[name] = VariableValueSource(signature, value)
+            if input_is_nested_too_deeply(value, signature.type):
+                raise Declined("variables nested too deeply")
+            value = coerce_input_value(value, signature.type)
+            if value is Undefined:
+                raise Declined("variables the operation cannot accept")
+            coerced[name] = value
+        return VariableValues(sources, coerced)
 
     def _values(self, coerced: VariableValues, vault: NumberVault) -> tuple[tuple[Any, ...], dict[str, Any]]:
         values: dict[str, Any] = {}
