@@ -50,7 +50,7 @@ from .faults import refusal_for, refuse_faulted
 from .graphiql import page
 from .guards import ClientGone, Guards, RateLimiter, read_body, timeout_refusal
 from .media import accepts_graphql_response, as_graphql_response
-from .reads import PlannedReads
+from .reads import PageFill, PlannedReads
 from .refusals import BAD_REQUEST, METHOD_NOT_ALLOWED, Refusal
 
 log = logging.getLogger("kaigo.http")
@@ -306,6 +306,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
         if transfer is not None and plan.document is not None:
             remember_document_hash(plan.document.text, plan.document.node)  # spans name the original
         started_at = now()
+        fills: PageFill | None = None
         try:
             async with self.database.session() as session:
                 ctx = build_context(principal=principal, db=SerialSession(session), vault=self.vault)
@@ -314,6 +315,8 @@ class KaigoGraphQL(GraphQL[Any, None]):
                 )
                 ctx.reviewed_document = plan.reviewed
                 ctx.planned_information = transfer is not None
+                if transfer is not None and self.reads is not None:
+                    fills = self.reads.page_fill(transfer[0], ctx)
                 with running(run):
                     result = await schema.execute(
                         plan.query,
@@ -334,7 +337,7 @@ class KaigoGraphQL(GraphQL[Any, None]):
                     # transaction PostgreSQL aborted (a cancelled statement) could not take the entry
                     raise _RollBack(result, ctx)
                 if transfer is not None and self.reads is not None:
-                    await self.reads.fill(transfer[0], ctx, result.data)
+                    await self.reads.fill(transfer[0], ctx, result.data, fills)
                 # Last, right before the commit: the entry commits with the work or neither does
                 # (AUDIT_UNAVAILABLE), and the chain's lock is held only from here to the commit.
                 await self.audit.record(ctx.db, ctx, result, started_at=started_at, document_id=document_id)
@@ -354,6 +357,9 @@ class KaigoGraphQL(GraphQL[Any, None]):
             raise HTTPException(400, e.as_http_error_reason()) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+        finally:
+            if fills is not None:
+                await fills.settle()
 
 
 def _fresh_id() -> str:

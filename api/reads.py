@@ -11,6 +11,7 @@ resolvers (a value they refuse), goes to strawberry's executor, which answers as
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any, Final
@@ -35,11 +36,71 @@ from .audit import AuditTrail, now
 from .documents import PreparedDocument
 from .documents.cache import prepare_node
 
-__all__ = ["PlannedReads"]
+__all__ = ["PAGE_CHUNK", "PageFill", "PlannedReads"]
 
 log = logging.getLogger("kaigo.reads")
 
+# How a page's persons are planned. For the page's own ids: a generic plan guesses 10 rows for
+# ``unnest`` of the ids and joins each of the page's persons against every other's rows (quadratic in the
+# page size). Costed as reading from memory: else the planner scans whole tables to hash them, and a
+# page's cost grows with the city (the whole city's transfer with its square).
+FILL_SETTINGS: Final = (
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+    " set_config('random_page_cost', '1.1', true), set_config('join_collapse_limit', '1', true)"
+)
 _PLANS_KEPT: Final = 16  # per document: one per view and operation name
+
+
+PAGE_CHUNK: Final = 500  # persons per statement building a transfer page: a page of 1000 on two cores
+
+
+class PageFill:
+    """The statements building one transfer page's persons, begun when the resolver names them: each
+    on a pooled connection of its own, in a read-only transaction, while the mutation writes its
+    records and audit entry; a page split in chunks of ``chunk`` persons, built side by side.
+
+    Read committed, as every statement of the mutation's own transaction reads: the same data."""
+
+    def __init__(self, database: Database, plan: TransferPlan, today: Any, chunk: int) -> None:
+        self.database = database
+        self.plan = plan
+        self.today = today
+        self.chunk = max(1, chunk)
+        self.tasks: list[list[asyncio.Task[Any]]] = []  # per fill of the plan, its chunks in order
+
+    def start(self, ids: list[int], items: list[str]) -> None:
+        if self.tasks:
+            return  # one page per operation (a second would be the executor's to refuse)
+        parts = [ids[i : i + self.chunk] for i in range(0, len(ids), self.chunk)] or [[]]
+        for fill in self.plan.fills:
+            self.tasks.append(
+                [
+                    asyncio.create_task(
+                        self.database.read_value(
+                            fill.compiled.sql,
+                            self.plan.arguments(fill, part, items, self.today),
+                            settings=FILL_SETTINGS,
+                        )
+                    )
+                    for part in parts
+                ]
+            )
+
+    async def persons(self) -> list[list[Any]]:
+        """Per fill, the page's persons in order (the chunks' answers joined)."""
+        built = []
+        for chunks in self.tasks:
+            persons: list[Any] = []
+            for text in await asyncio.gather(*chunks):
+                persons.extend(orjson.loads(text))
+            built.append(persons)
+        return built
+
+    async def settle(self) -> None:
+        """Wait for whatever was begun (a failed mutation's page is dropped): no statement is left
+        running on a connection, and no task's error goes unretrieved."""
+        for chunks in self.tasks:
+            await asyncio.gather(*chunks, return_exceptions=True)
 
 
 class PlannedReads:
@@ -50,6 +111,7 @@ class PlannedReads:
         self.vault = vault
         self.audit = audit
         self.answered = 0  # requests answered here (the differential tests read it)
+        self.page_chunk = PAGE_CHUNK
 
     def plan(
         self, document: PreparedDocument, schema: Any, duties: frozenset[str], name: str | None
@@ -171,15 +233,30 @@ class PlannedReads:
             return None
         return found
 
-    async def fill(self, plan: TransferPlan, ctx: Context, data: Any) -> None:
-        """The page's persons, built by one statement in the mutation's transaction and put in their place
-        in the executor's answer."""
+    def page_fill(self, plan: TransferPlan, ctx: Context) -> PageFill | None:
+        """Have the page's persons built as soon as the resolver knows them (``ctx.on_transferred``),
+        beside the mutation; None where nothing can run beside it (a test's bound Database): then
+        :meth:`fill` builds them in the mutation's transaction."""
+        if self.database.bound:
+            return None
+        started = PageFill(self.database, plan, ctx.today, self.page_chunk)
+        ctx.on_transferred = started.start
+        return started
+
+    async def fill(self, plan: TransferPlan, ctx: Context, data: Any, started: PageFill | None) -> None:
+        """The page's persons put in their place in the executor's answer: from the statements begun
+        beside the mutation, or else built now in its transaction."""
         if ctx.transferred is None:
             return  # not a page (a denial, a replayed denial)
-        ids, items = ctx.transferred
-        for fill in plan.fills:
-            arguments = plan.arguments(fill, ids, items, ctx.today)
-            plan.put(data, fill, orjson.loads(await ctx.db.fetchval(fill.compiled.sql, *arguments)))
+        if started is not None and started.tasks:
+            for fill, persons in zip(plan.fills, await started.persons(), strict=True):
+                plan.put(data, fill, persons)
+        else:
+            ids, items = ctx.transferred
+            await ctx.db.fetchval(FILL_SETTINGS)
+            for fill in plan.fills:
+                arguments = plan.arguments(fill, ids, items, ctx.today)
+                plan.put(data, fill, orjson.loads(await ctx.db.fetchval(fill.compiled.sql, *arguments)))
         self.answered += 1
 
     def _seal(self, row: Any, values: Mapping[str, Any]) -> None:

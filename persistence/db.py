@@ -157,6 +157,32 @@ class Database:
         finally:
             await greenlet_spawn(pooled.close)
 
+    @property
+    def bound(self) -> bool:
+        """Bound to a test's one connection: nothing runs beside a request's own session."""
+        return self._bind is not None
+
+    async def read_value(self, sql: str, arguments: Sequence[Any], *, settings: str) -> Any:
+        """One read statement in a read-only transaction of its own on a pooled connection, after
+        ``settings`` (a SELECT of ``set_config(…, true)``: they end with the transaction): the value it
+        returns. For work beside a request's own transaction (a transfer page's persons); shielded
+        like :meth:`read_one`. Not for a bound Database (one connection: nothing runs beside)."""
+        if self._bind is not None:
+            raise RuntimeError("a bound Database runs nothing beside the request's session")
+        return await asyncio.shield(self._read_value(sql, arguments, settings))
+
+    async def _read_value(self, sql: str, arguments: Sequence[Any], settings: str) -> Any:
+        pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+        try:
+            raw = pooled.driver_connection
+            assert raw is not None  # a checked-out connection has its driver connection
+            async with raw.transaction(readonly=True):
+                await raw.fetchval(settings)
+                with statement_span(sql):
+                    return await raw.fetchval(sql, *arguments)
+        finally:
+            await greenlet_spawn(pooled.close)
+
 
 class SerialSession:
     """Serialises statements of one request's session.

@@ -57,6 +57,7 @@ class AuditCollector:
     touched: set[int] = field(default_factory=set)  # ids acted on without a Person object
     touched_codes: set[str] = field(default_factory=set)  # 宛名コード acted on (a transfer page's persons)
     revealed: set[str] = field(default_factory=set)  # 宛名コード whose 個人番号 was returned
+    known: dict[str, int] = field(default_factory=dict)  # 宛名コード → id read already: no lookup
     decisions: list[dict[str, str | None]] = field(default_factory=list)
     trace_id: str | None = None
     operation_name: str | None = None  # as executed (set by resolvers.build.OperationKind)
@@ -78,6 +79,11 @@ class AuditCollector:
     def touch_codes(self, addressee_codes: Iterable[str]) -> None:
         """Record persons named by 宛名コード whose data the response carries (transferred persons)."""
         self.touched_codes.update(addressee_codes)
+
+    def know(self, persons: Iterable[tuple[int, str]]) -> None:
+        """Ids of persons named by 宛名コード that a resolver read with their codes (a transfer page's):
+        :meth:`resolve` then needs no statement to find them."""
+        self.known.update((code, person_id) for person_id, code in persons)
 
     def number_revealed(self, addressee_code: str) -> None:
         if not self.revealed:  # the request's trace is kept whatever the sampler said (once is enough)
@@ -103,8 +109,8 @@ class AuditCollector:
     async def resolve(self, db: Executor) -> tuple[set[int], set[int]]:
         """(ids of every person touched, ids of those whose number was revealed). Codes not seen as a
         Person are looked up (one statement, only then)."""
-        unknown = sorted(c for c in self.revealed | self.touched_codes if c not in self.persons)
-        codes = dict(self.persons)
+        codes = {**self.known, **self.persons}
+        unknown = sorted(c for c in self.revealed | self.touched_codes if c not in codes)
         if unknown:
             rows = await db.execute(
                 text("SELECT id, addressee_code FROM persons WHERE addressee_code = ANY(:codes)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,9 @@ class Context:
     # payloads.py): the resolver leaves it out and names the page's persons and items here.
     planned_information: bool = False
     transferred: tuple[list[int], list[str]] | None = None
+    # told the page's persons as soon as they are known, to build their information on connections
+    # of its own while the mutation goes on (api/reads.py ``PageFill``)
+    on_transferred: Callable[[list[int], list[str]], None] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"Context(subject={self.principal.subject!r}, today={self.today.isoformat()})"

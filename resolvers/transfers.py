@@ -337,9 +337,12 @@ async def _page(
     held_back: Sequence[Row[Any]] = (),
 ) -> TransferPage:
     ids = [pid for pid, _ in persons_of_page]
+    ctx.audit.know(persons_of_page)  # the page's persons are recorded by code: their ids are here
     if ctx.planned_information:
         # one statement builds what is sent of each person, in this transaction (resolvers/planner/payloads.py)
         ctx.transferred = (ids, list(items))
+        if ctx.on_transferred is not None:
+            ctx.on_transferred(ids, list(items))
         information: dict[int, Any] = dict.fromkeys(ids)
     else:
         information = await gather(ctx.loaders, ids, items, as_of=ctx.today)

@@ -29,6 +29,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 from sqlalchemy import text
 
 from persistence.crypto import NumberVault
@@ -258,7 +259,8 @@ class Refused(SystemExit):
 def post(client: httpx.Client, token: str, body: dict[str, Any]) -> dict[str, Any]:
     response = client.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=120)
     try:
-        data: dict[str, Any] = response.json()
+        # orjson: a transfer page is a megabyte, and the client shares the machine with the server
+        data: dict[str, Any] = orjson.loads(response.content)
     except ValueError:
         data = {}
     if response.status_code != 200 or data.get("errors"):
