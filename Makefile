@@ -42,10 +42,12 @@ typecheck: $(STAMP)
 
 # Figures, never assertions (issue 8): wrk against `kaigo serve` with production settings, the asyncpg floor,
 # the layers, scale; writes bench/results/. Needs wrk (installed with apt-get when missing and root).
-# `make bench BENCH_ARGS=--quick` is the few-minute smoke run. The single-purpose scripts stay runnable:
-# bench/seed_city.py, bench/persisted_vs_text.py, bench/security_overhead.py.
+# `make bench BENCH_ARGS=--quick` is the few-minute smoke run; then bench/writes.py (the write side, issue 18).
+# The single-purpose scripts stay runnable: bench/seed_city.py, bench/persisted_vs_text.py,
+# bench/security_overhead.py.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/writes.py $(BENCH_ARGS)
 
 # Re-pin after changing dependencies in pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)

@@ -263,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_audit import add_audit_parser  # kaigo audit verify: the audit trail's hash chain
 
     add_audit_parser(sub)
+
+    from .cli_intake import add_intake_parser  # kaigo intake residents|claims FILE: other systems' files
+
+    add_intake_parser(sub)
     return parser
 
 

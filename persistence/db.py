@@ -169,6 +169,10 @@ class SerialSession:
         """As :meth:`fetchval`, for a statement answering one row (asyncpg's Record)."""
         return await asyncio.shield(self._driver("fetchrow", sql, args))
 
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        """As :meth:`fetchval`, for a statement answering rows (a list of asyncpg's Records)."""
+        return await asyncio.shield(self._driver("fetch", sql, args))
+
     async def _driver(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         async with self.lock:
             self.statements += 1
@@ -219,6 +223,11 @@ async def driver_fetchval(db: AsyncConnection | AsyncSession | SerialSession, sq
 async def driver_fetchrow(db: AsyncConnection | AsyncSession | SerialSession, sql: str, *args: Any) -> Any:
     """As :func:`driver_fetchval`, for a statement answering one row."""
     return await _driver_call(db, "fetchrow", sql, args)
+
+
+async def driver_fetch(db: AsyncConnection | AsyncSession | SerialSession, sql: str, *args: Any) -> Any:
+    """As :func:`driver_fetchval`, for a statement answering rows."""
+    return await _driver_call(db, "fetch", sql, args)
 
 
 async def _driver_call(

@@ -37,6 +37,7 @@ from schema.transfers import (
 from . import inquiries, provisions, rights, transfers
 from .audit import audited
 from .context import Context
+from .write_roots import WriteMutations
 
 __all__ = ["Mutation"]
 
@@ -44,7 +45,7 @@ Info = strawberry.Info[Context, None]
 
 
 @strawberry.type
-class Mutation:
+class Mutation(WriteMutations):  # the write side of the five record groups (resolvers/write_roots.py)
     @strawberry.mutation(
         description=(
             "情報提供 — the intermediate server answers a request received over the network: Provided (with what was sent), PendingReview "

@@ -35,6 +35,7 @@ from .audit import DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, audit_events_page
 from .context import Context
 from .persons import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parse_person_id, person_by_index, persons_page
 from .provisions import DEFAULT_RECORDS_PAGE, MAX_RECORDS_PAGE
+from .write_roots import WriteQueries
 
 __all__ = ["Query"]
 
@@ -42,7 +43,7 @@ Info = strawberry.Info[Context, None]
 
 
 @strawberry.type
-class Query:
+class Query(WriteQueries):  # the write side's queues (resolvers/write_roots.py)
     @strawberry.field(description="The authenticated principal.")
     def viewer(self, info: Info) -> Viewer:
         return Viewer.of(info.context.principal)

@@ -38,6 +38,8 @@ __all__ = [
     "REQUEST_TRANSFER",
     "REVIEW_PROVISIONS",
     "SET_NO_AUTOMATIC_RESPONSE",
+    "WRITE_QUALIFICATIONS",
+    "WRITE_RESIDENTS",
     "DutyName",
     "RequiresDuty",
     "required_duties",
@@ -69,6 +71,10 @@ HANDLE_SUBJECT_REQUESTS: Final = "handle_subject_requests"
 """Number-use staff record a person's requests (開示・訂正・利用停止, 問合せ) and produce the disclosure (IV)."""
 DECIDE_SUBJECT_REQUESTS: Final = "decide_subject_requests"
 """The section chief decides correction and suspension requests (IV-1)."""
+WRITE_RESIDENTS: Final = "write_residents"
+"""The section's officers apply the resident register's moves (住民異動) and work their review queue."""
+WRITE_QUALIFICATIONS: Final = "write_qualifications"
+"""The section's officers record qualifications (資格), the certificates issued and the copay ratios."""
 
 _DUTY_ENUM: Any = enum.Enum("Duty", {name.upper(): name for name in sorted(DUTY_NAMES)})  # type: ignore[misc]
 DutyName: Any = strawberry.enum(_DUTY_ENUM, description="Duties (事務) of policies/data/roles.toml")

@@ -92,6 +92,8 @@ JA_BY_CODE: Final[Mapping[str, str]] = {
     "ALREADY_CONFIRMED": "この提供はすでに確認（送信または拒否）されています。",
     "ALREADY_DECIDED": "この申請はすでに承認または却下されています。",
     "ALREADY_ANSWERED": "この照会にはすでに回答が記録されています。",
+    "CONFLICT": "読み込んだ後に記録が更新されています。読み直してから更新してください。",
+    "INVALID_TRANSITION": "記録の現在の状態（{state}）からはこの手続を行えません。",
     "PERSISTED_QUERY_NOT_FOUND": "この ID のドキュメントは登録されていません。",
     "PERSISTED_QUERY_HASH_MISMATCH": "ドキュメントの本文が ID（sha256）と一致しません。",
     "PERSISTED_QUERY_ID_REQUIRED": "このクライアントは登録済みドキュメントだけを実行できます。ID を送ってください。",

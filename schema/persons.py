@@ -29,6 +29,7 @@ from .duties import (
 )
 from .enums import CareLevel, InsuredCategory, MoveReason, Relationship, ResidentStatus, Sex
 from .errors import BadUserInput
+from .history import RecordChange, history_of
 from .levies import Levy
 from .qualifications import Qualification
 from .sources import Env, column, embedded, individual_number, related, relation, table
@@ -181,6 +182,9 @@ class Person:
         directives=requires_duty(REVIEW_PROVISIONS),  # only the roles that review provisions see the flag
     )
     special_notes: str | None = column(description="特記事項")
+    version: int = column(
+        description="Changes with every write of the person; a write names the one it read."
+    )
 
     individual_number: str | None = individual_number(  # requires duty: number_use
         "individual_number_enc",
@@ -192,6 +196,7 @@ class Person:
     moves: list[ResidentMove] = relation(
         "person_id", order_by=("moved_on", "id"), description="住民異動 — moves, oldest first."
     )
+    history: list[RecordChange] = history_of("persons")
     qualifications: list[Qualification] = relation(
         "person_id",
         order_by=("acquired_on desc", "id"),

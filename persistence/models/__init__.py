@@ -34,6 +34,7 @@ from .qualifications import (
     Qualification,
     QualificationEvent,
 )
+from .writes import RecordHistory, ResidentChange, WriteRequest
 
 __all__ = [
     "CODE_TABLES",
@@ -61,9 +62,12 @@ __all__ = [
     "Qualification",
     "QualificationEvent",
     "RecipientNotice",
+    "RecordHistory",
     "Reimbursement",
+    "ResidentChange",
     "ResidentMove",
     "SubjectRequest",
     "SubjectRequestEvent",
     "TransferPermission",
+    "WriteRequest",
 ]

@@ -1,0 +1,87 @@
+"""``kaigo intake``: files other systems hand the section, applied to the file.
+
+``kaigo intake residents FILE``: the resident register's daily feed (住民異動, 市民課 through the common
+platform), a CSV of the layout in README "Residents' moves"; each line applied, skipped (received before
+under the same feed id) or queued for staff, with a report on stdout. Exit 0 once the file was read and
+applied (queued lines included: staff work them through ``residentChangeReviews``), 2 when the file
+as a whole was refused (nothing applied).
+
+Every transaction writes its audit entry (subject ``--by``, role ``kaigo_intake``), sealed with the
+server's audit key. Runs beside a running ``kaigo serve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Final
+
+from .settings import Settings
+
+__all__ = ["INTAKE_ROLE", "add_intake_parser"]
+
+INTAKE_ROLE: Final = "kaigo_intake"
+REFUSED: Final = 2
+
+
+async def _residents(url: str, settings: Settings, args: argparse.Namespace, data: bytes) -> str:
+    from persistence.audit import Sealer
+    from persistence.db import Database, make_engine
+    from persistence.provision_records import Actor
+    from persistence.resident_feed import intake_residents, read_feed
+    from resolvers.context import request_date
+
+    from .runtime import load_audit_key
+
+    records = read_feed(data)
+    sealer = Sealer(load_audit_key(settings))
+    engine = make_engine(url, pool_size=1)
+    try:
+        report = await intake_residents(
+            Database(engine),
+            records,
+            feed_id=args.feed_id or Path(args.file).name,
+            actor=Actor(args.by, (INTAKE_ROLE,)),
+            as_of=args.as_of or request_date(),
+            sealer=sealer,
+        )
+        await sealer.flush(engine)
+    finally:
+        await engine.dispose()
+    return report.summary()
+
+
+def cmd_intake_residents(args: argparse.Namespace, settings: Settings) -> None:
+    from persistence.resident_feed import FeedError
+
+    from .cli import database_url
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"kaigo intake: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        raise SystemExit(REFUSED) from None
+    with database_url(settings) as url:
+        try:
+            print(asyncio.run(_residents(url, settings, args, data)))
+        except FeedError as refused:
+            print(f"kaigo intake: {args.file} refused, nothing applied: {refused}", file=sys.stderr)
+            raise SystemExit(REFUSED) from None
+
+
+def add_intake_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    intake = sub.add_parser("intake", help="apply files of other systems (the resident register's feed …)")
+    kinds = intake.add_subparsers(dest="intake", required=True, metavar="KIND")
+    p = kinds.add_parser("residents", help="the resident register's daily feed (住民異動, CSV)")
+    p.add_argument("file", help="the feed file (UTF-8 CSV with a header line)")
+    p.add_argument("--feed-id", help="the feed's id, the key of its lines (default: the file's name)")
+    p.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        help="the feed's day: persons reaching 65 by it acquire (default: today in Japan)",
+    )
+    p.add_argument("--by", default="resident-register-feed", help="who runs it (the audit entry's subject)")
+    p.set_defaults(func=cmd_intake_residents)

@@ -1,0 +1,119 @@
+"""The root fields of the write side (issue 18), one group per area, joined into the root Mutation and
+Query (resolvers/mutation.py, resolvers/query.py inherit them).
+
+Every field carries the write duty of its area (``@requiresDuty``), so a role's view holds only the
+mutations its duties allow; each resolver checks the duty again. One operation, one transaction, its
+audit entry written by the HTTP layer (api/audit.py) with the persons the write touched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from schema.duties import WRITE_QUALIFICATIONS, WRITE_RESIDENTS, requires_duty
+from schema.intake import ReceivedResidentChange, ResidentChangeInput, ResidentChangeResult
+from schema.qualification_inputs import (
+    AcquireQualificationInput,
+    ChangeInsuredCategoryInput,
+    DetermineCopayRatioInput,
+    EndDomicileExceptionInput,
+    ExemptionInput,
+    IssueCertificateInput,
+    LoseQualificationInput,
+    StartDomicileExceptionInput,
+)
+from schema.qualifications import Qualification
+
+from . import qualification_writes as qw
+from . import resident_writes
+from .context import Context
+
+__all__ = ["WriteMutations", "WriteQueries"]
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class ResidentMutations:
+    @strawberry.mutation(
+        description=(
+            "住民異動 — one change of the resident register, applied as the daily feed's line would be: the person "
+            "made or changed, the move recorded, the qualification acquired or lost as the law says "
+            "(ResidentChangeApplied), or queued for staff with the reason (ResidentChangeQueued)."
+        ),
+        directives=requires_duty(WRITE_RESIDENTS),
+    )
+    async def record_resident_change(self, info: Info, input: ResidentChangeInput) -> ResidentChangeResult:
+        return await resident_writes.record_resident_change(info.context, input)
+
+    @strawberry.mutation(
+        description="Close a queued change of the register once dealt with (INVALID_TRANSITION when not open).",
+        directives=requires_duty(WRITE_RESIDENTS),
+    )
+    async def close_resident_change_review(
+        self, info: Info, id: strawberry.ID, version: int, note: str
+    ) -> ReceivedResidentChange:
+        return await resident_writes.close_review(info.context, id, version, note)
+
+
+def _qualification(description: str) -> Any:
+    """``@strawberry.mutation`` of the qualifications' duty."""
+    return strawberry.mutation(description=description, directives=requires_duty(WRITE_QUALIFICATIONS))
+
+
+@strawberry.type
+class QualificationMutations:
+    @_qualification(
+        "資格取得 — the person becomes insured (FIRST at 65+, SECOND at 40-64), or again after a loss."
+    )
+    async def acquire_qualification(self, info: Info, input: AcquireQualificationInput) -> Qualification:
+        return await qw.acquire(info.context, input)
+
+    @_qualification("資格喪失 — death or moving out (an exemption is setExemption).")
+    async def lose_qualification(self, info: Info, input: LoseQualificationInput) -> Qualification:
+        return await qw.lose(info.context, input)
+
+    @_qualification("2号→1号 — a second-category insured person reached 65.")
+    async def change_insured_category(self, info: Info, input: ChangeInsuredCategoryInput) -> Qualification:
+        return await qw.change_category(info.context, input)
+
+    @_qualification("住所地特例 starts: a facility stay elsewhere, the person stays insured here.")
+    async def start_domicile_exception(self, info: Info, input: StartDomicileExceptionInput) -> Qualification:
+        return await qw.start_domicile_exception(info.context, input)
+
+    @_qualification("住所地特例 ends: the facility stay ended.")
+    async def end_domicile_exception(self, info: Info, input: EndDomicileExceptionInput) -> Qualification:
+        return await qw.end_domicile_exception(info.context, input)
+
+    @_qualification(
+        "適用除外 — the person enters (exempt: true, the qualification ends) or leaves an exempt facility."
+    )
+    async def set_exemption(self, info: Info, input: ExemptionInput) -> Qualification:
+        return await qw.set_exemption(info.context, input)
+
+    @_qualification("証発行 — record a certificate issued (被保険者証, 負担割合証 …).")
+    async def issue_certificate(self, info: Info, input: IssueCertificateInput) -> Qualification:
+        return await qw.issue_certificate(info.context, input)
+
+    @_qualification("負担割合 — decide the copay ratio (10/20/30 %) of a certificate year from income.")
+    async def determine_copay_ratio(self, info: Info, input: DetermineCopayRatioInput) -> Qualification:
+        return await qw.determine_copay_ratio(info.context, input)
+
+
+@strawberry.type
+class WriteMutations(ResidentMutations, QualificationMutations):
+    """Every area's write mutations."""
+
+
+@strawberry.type
+class WriteQueries:
+    @strawberry.field(
+        description="Changes of the register waiting for staff (queued, not closed), oldest first.",
+        directives=requires_duty(WRITE_RESIDENTS),
+    )
+    async def resident_change_reviews(
+        self, info: Info, first: int = 100, after: strawberry.ID | None = None
+    ) -> list[ReceivedResidentChange] | None:  # nullable: a refused page leaves the other root fields
+        return await resident_writes.reviews(info.context, first, after)

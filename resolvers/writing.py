@@ -1,0 +1,102 @@
+"""What every write mutation shares: the input's values as the rules read them, an object answered as it
+now is (built from the declarations of schema/sources.py, as the reads build it), the version check, and
+the request id's replay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, select
+
+from persistence.writes import RequestIdReused as StoredRequestIdReused
+from persistence.writes import Work, earlier_request, remember_request
+from schema.conflicts import NotFound, RequestIdReused
+from schema.errors import BadUserInput
+from schema.writes import VersionConflict
+
+from .context import Context
+from .requests import actor_of
+from .sources import TODAY, Columns, StatementEnv, shape_of, table_named
+
+__all__ = ["camel", "check_version", "idempotent", "object_by_id", "plain", "work_for"]
+
+T = TypeVar("T")
+
+
+def camel(column: str) -> str:
+    """``moved_on`` → ``movedOn`` (a column as the GraphQL input names it)."""
+    head, *rest = column.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def plain(value: Any) -> Any:
+    """An input's value as the rules and the request digest take it: codes, ISO dates, as is otherwise."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def input_error(problem: Any, *, prefix: str = "input") -> BadUserInput:
+    """A pure check's complaint (``field`` a column, ``reason``) as the input's error."""
+    field = f"{prefix}.{camel(problem.field)}"
+    message = re.sub(r"`([a-z_]+)`", lambda m: f"`{camel(m.group(1))}`", str(problem))
+    return BadUserInput(message, field=field, reason=problem.reason)
+
+
+async def object_by_id(ctx: Context, cls: type[T], pk: int, *, what: str, field: str = "id") -> T:
+    """The object of type ``cls`` (a type with ``@table``) whose row has id ``pk``, as a read answers it;
+    the person it belongs to (its table's ``person_id``) is recorded in the request's audit entry."""
+    shape = shape_of(cls)  # type: ignore[arg-type]  # a type is hashable
+    source = cls.__kaigo_table__  # type: ignore[attr-defined]
+    table = table_named(source.name)
+    columns = Columns(table, source, StatementEnv(bindparam(TODAY)))
+    selected = shape.select_list(columns, table)
+    if "person_id" in table.c:
+        selected.append(table.c.person_id.label("__person"))
+    statement = select(*selected).where(table.c[source.key] == pk)
+    row = (await ctx.db.execute(statement, {TODAY: ctx.today})).first()
+    if row is None:
+        raise NotFound(what, field=field)
+    if "__person" in row._mapping:
+        ctx.audit.touch(row._mapping["__person"])
+    built: T = shape.build(row._mapping)
+    return built
+
+
+def check_version(current: int | None, given: int | None, *, field: str = "input.version") -> None:
+    """CONFLICT unless the client read the version the record has now (``given`` None: not checked)."""
+    if given is not None and current != given:
+        raise VersionConflict(current, field=field)
+
+
+def work_for(ctx: Context, operation: str, request_id: str | None = None) -> Work:
+    return Work(ctx.db, actor_of(ctx.principal), operation, source=request_id)
+
+
+async def idempotent(
+    ctx: Context,
+    request_id: str,
+    operation: str,
+    values: Mapping[str, Any],
+    write: Callable[[], Awaitable[tuple[str, int]]],
+) -> tuple[str, int, bool]:
+    """Run ``write`` once per request id: (table, id, True) of what it made now, or (table, id, False) of
+    what the same request made before; REQUEST_ID_REUSED for the id sent again with other input."""
+    try:
+        before = await earlier_request(ctx.db, request_id, operation, values)
+    except StoredRequestIdReused:
+        raise RequestIdReused() from None
+    if before is not None:
+        return before[0], before[1], False
+    table, record_id = await write()
+    await remember_request(
+        ctx.db, request_id, operation, values, table=table, record_id=record_id, actor=actor_of(ctx.principal)
+    )
+    return table, record_id, True
