@@ -8,11 +8,24 @@ audit entry written by the HTTP layer (api/audit.py) with the persons the write 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import strawberry
 
-from schema.duties import WRITE_QUALIFICATIONS, WRITE_RESIDENTS, requires_duty
+from schema.certification_inputs import (
+    ApplyForCertificationInput,
+    CancelCertificationInput,
+    DecideCertificationInput,
+    PendingCertification,
+    PostponeCertificationInput,
+    RecordCommitteeJudgementInput,
+    RecordDoctorOpinionInput,
+    RecordPrimaryJudgementInput,
+    RecordSurveyInput,
+)
+from schema.certifications import Certification
+from schema.duties import WRITE_CERTIFICATIONS, WRITE_QUALIFICATIONS, WRITE_RESIDENTS, requires_duty
 from schema.intake import ReceivedResidentChange, ResidentChangeInput, ResidentChangeResult
 from schema.qualification_inputs import (
     AcquireQualificationInput,
@@ -26,6 +39,7 @@ from schema.qualification_inputs import (
 )
 from schema.qualifications import Qualification
 
+from . import certification_writes as cw
 from . import qualification_writes as qw
 from . import resident_writes
 from .context import Context
@@ -102,8 +116,50 @@ class QualificationMutations:
         return await qw.determine_copay_ratio(info.context, input)
 
 
+def _certification(description: str) -> Any:
+    """``@strawberry.mutation`` of the certifications' duty."""
+    return strawberry.mutation(description=description, directives=requires_duty(WRITE_CERTIFICATIONS))
+
+
 @strawberry.type
-class WriteMutations(ResidentMutations, QualificationMutations):
+class CertificationMutations:
+    @_certification("申請 — a new, renewal (from 60 days before expiry) or level-change application.")
+    async def apply_for_certification(self, info: Info, input: ApplyForCertificationInput) -> Certification:
+        return await cw.apply(info.context, input)
+
+    @_certification("訪問調査 — record the home-visit survey (APPLIED only).")
+    async def record_survey(self, info: Info, input: RecordSurveyInput) -> Certification:
+        return await cw.record_survey(info.context, input)
+
+    @_certification("主治医意見書 — record the doctor's opinion (APPLIED only).")
+    async def record_doctor_opinion(self, info: Info, input: RecordDoctorOpinionInput) -> Certification:
+        return await cw.record_doctor_opinion(info.context, input)
+
+    @_certification("一次判定 — APPLIED → PRIMARY_JUDGED, once the survey and the opinion are in.")
+    async def record_primary_judgement(self, info: Info, input: RecordPrimaryJudgementInput) -> Certification:
+        return await cw.record_primary_judgement(info.context, input)
+
+    @_certification("二次判定 — PRIMARY_JUDGED → COMMITTEE_JUDGED: the committee's level.")
+    async def record_committee_judgement(
+        self, info: Info, input: RecordCommitteeJudgementInput
+    ) -> Certification:
+        return await cw.record_committee_judgement(info.context, input)
+
+    @_certification("認定 — COMMITTEE_JUDGED → DECIDED: the level and a validity within the law's bounds.")
+    async def decide_certification(self, info: Info, input: DecideCertificationInput) -> Certification:
+        return await cw.decide(info.context, input)
+
+    @_certification("処分延期 — the decision comes later than 30 days: the reason and the day expected.")
+    async def postpone_certification(self, info: Info, input: PostponeCertificationInput) -> Certification:
+        return await cw.postpone(info.context, input)
+
+    @_certification("取下げ or 認定取消 — the case ends CANCELLED.")
+    async def cancel_certification(self, info: Info, input: CancelCertificationInput) -> Certification:
+        return await cw.cancel(info.context, input)
+
+
+@strawberry.type
+class WriteMutations(ResidentMutations, QualificationMutations, CertificationMutations):
     """Every area's write mutations."""
 
 
@@ -117,3 +173,20 @@ class WriteQueries:
         self, info: Info, first: int = 100, after: strawberry.ID | None = None
     ) -> list[ReceivedResidentChange] | None:  # nullable: a refused page leaves the other root fields
         return await resident_writes.reviews(info.context, first, after)
+
+    @strawberry.field(
+        description=(
+            "The work queue: open certification cases whose decision is due before `dueBefore` (default: the "
+            "request date, i.e. overdue; due 30 days after the application, or the day a postponement "
+            "expects), the earliest first."
+        ),
+        directives=requires_duty(WRITE_CERTIFICATIONS),
+    )
+    async def pending_certifications(
+        self,
+        info: Info,
+        due_before: dt.date | None = None,
+        first: int = 100,
+        after: strawberry.ID | None = None,
+    ) -> list[PendingCertification] | None:  # nullable: a refused page leaves the other root fields
+        return await cw.pending(info.context, due_before or info.context.today, first, after)

@@ -23,7 +23,7 @@ from .context import Context
 from .requests import actor_of
 from .sources import TODAY, Columns, StatementEnv, shape_of, table_named
 
-__all__ = ["camel", "check_version", "idempotent", "object_by_id", "plain", "work_for"]
+__all__ = ["camel", "check_version", "idempotent", "object_by_id", "objects_by_id", "plain", "work_for"]
 
 T = TypeVar("T")
 
@@ -50,24 +50,33 @@ def input_error(problem: Any, *, prefix: str = "input") -> BadUserInput:
     return BadUserInput(message, field=field, reason=problem.reason)
 
 
-async def object_by_id(ctx: Context, cls: type[T], pk: int, *, what: str, field: str = "id") -> T:
-    """The object of type ``cls`` (a type with ``@table``) whose row has id ``pk``, as a read answers it;
-    the person it belongs to (its table's ``person_id``) is recorded in the request's audit entry."""
+async def objects_by_id(ctx: Context, cls: type[T], pks: list[int]) -> dict[int, T]:
+    """The objects of type ``cls`` (a type with ``@table``) whose rows have these ids, as a read answers
+    them (one statement); the persons they belong to (their table's ``person_id``) are recorded in the
+    request's audit entry."""
     shape = shape_of(cls)  # type: ignore[arg-type]  # a type is hashable
     source = cls.__kaigo_table__  # type: ignore[attr-defined]
     table = table_named(source.name)
     columns = Columns(table, source, StatementEnv(bindparam(TODAY)))
-    selected = shape.select_list(columns, table)
+    selected = [*shape.select_list(columns, table), table.c[source.key].label("__key")]
     if "person_id" in table.c:
         selected.append(table.c.person_id.label("__person"))
-    statement = select(*selected).where(table.c[source.key] == pk)
-    row = (await ctx.db.execute(statement, {TODAY: ctx.today})).first()
-    if row is None:
+    statement = select(*selected).where(table.c[source.key].in_(pks))
+    found: dict[int, T] = {}
+    for row in await ctx.db.execute(statement, {TODAY: ctx.today}):
+        mapping = row._mapping
+        if "__person" in mapping:
+            ctx.audit.touch(mapping["__person"])
+        found[mapping["__key"]] = shape.build(mapping)
+    return found
+
+
+async def object_by_id(ctx: Context, cls: type[T], pk: int, *, what: str, field: str = "id") -> T:
+    """The object of type ``cls`` whose row has id ``pk`` (:func:`objects_by_id`); NOT_FOUND if none."""
+    found = (await objects_by_id(ctx, cls, [pk])).get(pk)
+    if found is None:
         raise NotFound(what, field=field)
-    if "__person" in row._mapping:
-        ctx.audit.touch(row._mapping["__person"])
-    built: T = shape.build(row._mapping)
-    return built
+    return found
 
 
 def check_version(current: int | None, given: int | None, *, field: str = "input.version") -> None:

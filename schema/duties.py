@@ -38,6 +38,7 @@ __all__ = [
     "REQUEST_TRANSFER",
     "REVIEW_PROVISIONS",
     "SET_NO_AUTOMATIC_RESPONSE",
+    "WRITE_CERTIFICATIONS",
     "WRITE_QUALIFICATIONS",
     "WRITE_RESIDENTS",
     "DutyName",
@@ -73,6 +74,8 @@ DECIDE_SUBJECT_REQUESTS: Final = "decide_subject_requests"
 """The section chief decides correction and suspension requests (IV-1)."""
 WRITE_RESIDENTS: Final = "write_residents"
 """The section's officers apply the resident register's moves (住民異動) and work their review queue."""
+WRITE_CERTIFICATIONS: Final = "write_certifications"
+"""The section's officers record certification cases step by step (要介護認定) and work their queue."""
 WRITE_QUALIFICATIONS: Final = "write_qualifications"
 """The section's officers record qualifications (資格), the certificates issued and the copay ratios."""
 

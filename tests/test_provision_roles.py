@@ -48,6 +48,14 @@ SECTION_WRITES = {
     "setExemption",
     "issueCertificate",
     "determineCopayRatio",
+    "applyForCertification",
+    "recordSurvey",
+    "recordDoctorOpinion",
+    "recordPrimaryJudgement",
+    "recordCommitteeJudgement",
+    "decideCertification",
+    "postponeCertification",
+    "cancelCertification",
 }
 CHIEF = {
     "confirmProvision",

@@ -21,10 +21,11 @@ from policies.roles import (
 )
 
 ALL_READS = {"read_persons", "read_qualifications", "read_certifications", "read_benefits", "read_levies"}
-SECTION_WRITES = {
+SECTION_WRITES = {  # the section's officers keep the file current (issue 18)
     "write_residents",
     "write_qualifications",
-}  # the section's officers keep the file current (issue 18)
+    "write_certifications",
+}
 
 EXPECTED = {
     # no provide_information for staff: III-6 リスク2, only the intermediate server provides (issue 15)
