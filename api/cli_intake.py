@@ -1,5 +1,8 @@
 """``kaigo intake``: files other systems hand the section, applied to the file.
 
+``kaigo assess --fiscal-year Y [--stages FILE]``: the whole city's annual assessment (本算定,
+persistence/assessment.py).
+
 ``kaigo intake residents FILE``: the resident register's daily feed (住民異動, 市民課 through the common
 platform), a CSV of the layout in README "Residents' moves"; each line applied, skipped (received before
 under the same feed id) or queued for staff, with a report on stdout. Exit 0 once the file was read and
@@ -72,6 +75,49 @@ def cmd_intake_residents(args: argparse.Namespace, settings: Settings) -> None:
             raise SystemExit(REFUSED) from None
 
 
+async def _assess(
+    url: str, settings: Settings, args: argparse.Namespace, stages: dict[str, str] | None
+) -> str:
+    from persistence.assessment import assess_city
+    from persistence.audit import Sealer
+    from persistence.db import Database, make_engine
+    from persistence.provision_records import Actor
+
+    from .runtime import load_audit_key
+
+    sealer = Sealer(load_audit_key(settings))
+    engine = make_engine(url, pool_size=1)
+    try:
+        report = await assess_city(
+            Database(engine),
+            args.fiscal_year,
+            actor=Actor(args.by, (INTAKE_ROLE,)),
+            stages=stages,
+            sealer=sealer,
+        )
+        await sealer.flush(engine)
+    finally:
+        await engine.dispose()
+    return report.summary()
+
+
+def cmd_assess(args: argparse.Namespace, settings: Settings) -> None:
+    """本算定 of the whole city for a fiscal year: every liable first-category insured person without a levy."""
+    from persistence.assessment import read_stages
+
+    from .cli import database_url
+
+    stages = None
+    if args.stages:
+        try:
+            stages = read_stages(Path(args.stages).read_bytes())
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            print(f"kaigo assess: {args.stages} refused: {exc}", file=sys.stderr)
+            raise SystemExit(REFUSED) from None
+    with database_url(settings) as url:
+        print(asyncio.run(_assess(url, settings, args, stages)))
+
+
 def add_intake_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     intake = sub.add_parser("intake", help="apply files of other systems (the resident register's feed …)")
     kinds = intake.add_subparsers(dest="intake", required=True, metavar="KIND")
@@ -85,3 +131,13 @@ def add_intake_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--by", default="resident-register-feed", help="who runs it (the audit entry's subject)")
     p.set_defaults(func=cmd_intake_residents)
+
+    p = sub.add_parser(
+        "assess", help="本算定: the annual premium of every liable first-category insured person"
+    )
+    p.add_argument("--fiscal-year", type=int, required=True, help="the fiscal year (April – March) assessed")
+    p.add_argument(
+        "--stages", help="UTF-8 CSV addressee_code,income_stage (市民税課); else last year's stage"
+    )
+    p.add_argument("--by", default="annual-assessment", help="who runs it (the audit entry's subject)")
+    p.set_defaults(func=cmd_assess)

@@ -51,6 +51,7 @@ from api.auth import TokenVerifier  # noqa: E402
 from api.devkeys import DEV_ISSUER, ensure_dev_keys  # noqa: E402
 from api.guards import Guards  # noqa: E402
 from api.runtime import Runtime  # noqa: E402
+from persistence.assessment import assess_city  # noqa: E402
 from persistence.crypto import NumberVault  # noqa: E402
 from persistence.db import Database, make_engine  # noqa: E402
 from persistence.embedded import start  # noqa: E402
@@ -172,6 +173,22 @@ async def bench_feed(engine: Any, today: date, lines: int) -> dict[str, Any]:
     }
 
 
+async def bench_assessment(engine: Any, today: date) -> dict[str, Any]:
+    """The next fiscal year's assessment of the whole city (every liable first-category person)."""
+    year = (today.year if today.month >= 4 else today.year - 1) + 1
+    began = time.perf_counter()
+    report = await assess_city(Database(engine), year, actor=Actor("bench-assess", ("kaigo_intake",)))
+    seconds = time.perf_counter() - began
+    return {
+        "fiscal_year": year,
+        "seconds": round(seconds, 1),
+        "levies": report.assessed,
+        "installments": report.installments,
+        "levies_per_s": round(report.assessed / seconds, 1),
+        "without_stage": len(report.no_stage),
+    }
+
+
 async def bench_write_vs_read(
     engine: Any, vault: NumberVault, tmp: Path, pgdata: Path, today: date, blocks: int, block: int
 ) -> dict[str, Any]:
@@ -274,6 +291,7 @@ async def main(args: argparse.Namespace) -> int:
         await seed_city(engine, vault, insured=insured, seed=1, today=today)
         result["seed_seconds"] = round(time.perf_counter() - began, 1)
         result["feed"] = await timed("feed", lambda: bench_feed(engine, today, args.feed_lines))
+        result["assessment"] = await timed("assessment", lambda: bench_assessment(engine, today))
         blocks, block = (6, 10) if args.quick else (20, 20)
         result["write_vs_read"] = await timed(
             "write vs read",
@@ -293,7 +311,7 @@ async def main(args: argparse.Namespace) -> int:
 
 
 def table(r: dict[str, Any]) -> list[str]:
-    feed, wr = r["feed"], r["write_vs_read"]
+    feed, wr, a = r["feed"], r["write_vs_read"], r["assessment"]
     return [
         f"# Writes ({r['insured']:,} insured, {r['today']}{', quick' if r['quick'] else ''})",
         "",
@@ -302,6 +320,9 @@ def table(r: dict[str, Any]) -> list[str]:
         f"| a day's feed of {feed['lines']:,} resident changes | {feed['lines_per_s']:,} lines/s ({feed['seconds']} s; "
         f"applied {feed['applied']}, queued {feed['queued']}, age arrivals {feed['age_arrivals']}) | ≥ 500 lines/s |",
         f"| the same feed again | {feed['replay_lines_per_s']:,} lines/s, {feed['replay_skipped']} skipped | — |",
+        f"| the whole city's annual assessment (FY{a['fiscal_year']}) | {a['seconds']} s: {a['levies']:,} levies, "
+        f"{a['installments']:,} installments ({a['levies_per_s']:,} levies/s; {a['without_stage']} without a stage) "
+        f"| ≤ 60 s for 130,000 |",
         f"| write mutation vs person-detail read, server CPU per request | ×{wr['ratio']} (write {wr['write']['cpu_ms']} ms: "
         f"app {wr['write']['app_ms']} + PostgreSQL {wr['write']['db_ms']}; read {wr['read']['cpu_ms']} ms: "
         f"app {wr['read']['app_ms']} + PostgreSQL {wr['read']['db_ms']}; {wr['requests_per_side']} each) | ≤ ×2 |",

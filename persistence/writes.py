@@ -116,17 +116,27 @@ class Work:
         return pool.pop()
 
     def insert(
-        self, table: str, row: dict[str, Any], *, person_id: int | None, kept: bool = True
+        self,
+        table: str,
+        row: dict[str, Any],
+        *,
+        person_id: int | None,
+        kept: bool = True,
+        summary: str | None = None,
     ) -> dict[str, Any]:
         """Make a row. ``kept``: its initial values enter the history (records that change later; the row
-        needs its id from :meth:`new_id`); append-only child rows (events, moves) are their own record,
-        not repeated there, and may leave their id to the database."""
+        needs its id from :meth:`new_id`) — each field, or with ``summary`` one entry ``created`` saying
+        what was made (a city's assessment makes a levy per person); append-only child rows (events,
+        moves) are their own record, not repeated there, and may leave their id to the database."""
         self._inserts[table][row["id"] if "id" in row else -len(self._inserts[table]) - 1] = row
         if person_id is not None:
             self.touched.add(person_id)
         if kept:
             assert person_id is not None, "a kept record belongs to a person"
             row.setdefault("version", 1)
+            if summary is not None:
+                self._keep(table, row["id"], person_id, 1, "created", None, summary)
+                return row
             for column, value in row.items():
                 if column not in UNCHANGED and value is not None:
                     self._keep(table, row["id"], person_id, 1, column, None, value)

@@ -25,8 +25,22 @@ from schema.certification_inputs import (
     RecordSurveyInput,
 )
 from schema.certifications import Certification
-from schema.duties import WRITE_CERTIFICATIONS, WRITE_QUALIFICATIONS, WRITE_RESIDENTS, requires_duty
+from schema.duties import (
+    WRITE_CERTIFICATIONS,
+    WRITE_LEVIES,
+    WRITE_QUALIFICATIONS,
+    WRITE_RESIDENTS,
+    requires_duty,
+)
 from schema.intake import ReceivedResidentChange, ResidentChangeInput, ResidentChangeResult
+from schema.levies import Levy
+from schema.levy_inputs import (
+    AssessPremiumInput,
+    PostReceiptInput,
+    ReducePremiumInput,
+    RefundOverpaymentInput,
+    SendReminderInput,
+)
 from schema.qualification_inputs import (
     AcquireQualificationInput,
     ChangeInsuredCategoryInput,
@@ -40,6 +54,7 @@ from schema.qualification_inputs import (
 from schema.qualifications import Qualification
 
 from . import certification_writes as cw
+from . import levy_writes as lw
 from . import qualification_writes as qw
 from . import resident_writes
 from .context import Context
@@ -158,8 +173,40 @@ class CertificationMutations:
         return await cw.cancel(info.context, input)
 
 
+def _levy(description: str) -> Any:
+    """``@strawberry.mutation`` of the levies' duty."""
+    return strawberry.mutation(description=description, directives=requires_duty(WRITE_LEVIES))
+
+
 @strawberry.type
-class WriteMutations(ResidentMutations, QualificationMutations, CertificationMutations):
+class LevyMutations:
+    @_levy(
+        "本算定 — a person's levy of a fiscal year (or its correction) from the income stage and the city's table."
+    )
+    async def assess_premium(self, info: Info, input: AssessPremiumInput) -> Levy:
+        return await lw.assess(info.context, input)
+
+    @_levy(
+        "収納 — a payment reconciled (消込) against the oldest outstanding installments; an over-payment is kept."
+    )
+    async def post_receipt(self, info: Info, input: PostReceiptInput) -> Levy:
+        return await lw.post_receipt(info.context, input)
+
+    @_levy("督促 (with the fee) or 催告 of an overdue installment whose claim has not lapsed.")
+    async def send_reminder(self, info: Info, input: SendReminderInput) -> Levy:
+        return await lw.send_reminder(info.context, input)
+
+    @_levy("減免 — the levy's reduction, taken off the unpaid installments.")
+    async def reduce_premium(self, info: Info, input: ReducePremiumInput) -> Levy:
+        return await lw.reduce(info.context, input)
+
+    @_levy("還付 or 充当 of an over-payment.")
+    async def refund_overpayment(self, info: Info, input: RefundOverpaymentInput) -> Levy:
+        return await lw.refund(info.context, input)
+
+
+@strawberry.type
+class WriteMutations(ResidentMutations, QualificationMutations, CertificationMutations, LevyMutations):
     """Every area's write mutations."""
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "REVIEW_PROVISIONS",
     "SET_NO_AUTOMATIC_RESPONSE",
     "WRITE_CERTIFICATIONS",
+    "WRITE_LEVIES",
     "WRITE_QUALIFICATIONS",
     "WRITE_RESIDENTS",
     "DutyName",
@@ -76,6 +77,8 @@ WRITE_RESIDENTS: Final = "write_residents"
 """The section's officers apply the resident register's moves (住民異動) and work their review queue."""
 WRITE_CERTIFICATIONS: Final = "write_certifications"
 """The section's officers record certification cases step by step (要介護認定) and work their queue."""
+WRITE_LEVIES: Final = "write_levies"
+"""The section's officers assess premiums and record their collection (賦課・収納)."""
 WRITE_QUALIFICATIONS: Final = "write_qualifications"
 """The section's officers record qualifications (資格), the certificates issued and the copay ratios."""
 

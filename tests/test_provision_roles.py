@@ -56,6 +56,11 @@ SECTION_WRITES = {
     "decideCertification",
     "postponeCertification",
     "cancelCertification",
+    "assessPremium",
+    "postReceipt",
+    "sendReminder",
+    "reducePremium",
+    "refundOverpayment",
 }
 CHIEF = {
     "confirmProvision",

@@ -25,6 +25,7 @@ SECTION_WRITES = {  # the section's officers keep the file current (issue 18)
     "write_residents",
     "write_qualifications",
     "write_certifications",
+    "write_levies",
 }
 
 EXPECTED = {
