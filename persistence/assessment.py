@@ -19,8 +19,9 @@ from typing import Any, Final
 
 from policies.premiums import DIRECT, PENSION, Assessment, assess, installment_amounts, schedule
 
-from .audit import AuditEntry, Sealer, append
+from .audit import Sealer
 from .db import Database, driver_fetch
+from .intake import audit_batch
 from .provision_records import Actor
 from .writes import Work
 
@@ -191,17 +192,4 @@ async def assess_city(
                 report.installments += len(installments)
                 report.premiums += levy["annual_premium"]
             await work.flush()
-            if work.touched:
-                await append(
-                    session,
-                    AuditEntry(
-                        occurred_at=dt.datetime.now(dt.UTC),
-                        subject=actor.subject,
-                        roles=actor.roles,
-                        department=actor.department,
-                        operation_type="mutation",
-                        operation_name=OPERATION,
-                        person_ids=tuple(sorted(work.touched)),
-                    ),
-                    sealer=sealer,
-                )
+            await audit_batch(session, work, actor, sealer, operation=OPERATION)

@@ -11,21 +11,17 @@ one audit entry naming the persons touched; a run stopped half-way is simply run
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import select
 
-from policies.individual_number import mask_valid_numbers
 from policies.resident_changes import COLUMNS, InvalidChange, ResidentChange, parse_change
 
-from .audit import AuditEntry, Sealer, append
+from .audit import Sealer
 from .db import Database
+from .intake import EXTRA, FeedError, FeedReport, LineReport, audit_batch, csv_records, received_payload
 from .models import ResidentChange as ChangeRow
 from .provision_records import Actor, digest
 from .residents import age_arrivals, apply_change, load_residents
@@ -38,79 +34,11 @@ OPERATION: Final = "intakeResidents"
 CHUNK: Final = 500
 KNOWN: Final = frozenset(name for name, _, _ in COLUMNS)
 NEEDED: Final = ("kind", "moved_on", "addressee_code")
-EXTRA: Final = ""
-
-
-class FeedError(ValueError):
-    """The file as a whole cannot be read (not UTF-8, no header, a column of no layout)."""
-
-
-@dataclass(frozen=True)
-class LineReport:
-    line: int
-    outcome: str  # APPLIED, QUEUED, SKIPPED
-    reason: str | None = None
-    field: str | None = None
-    effect: str | None = None
-    note: str | None = None
-
-
-@dataclass
-class FeedReport:
-    feed_id: str
-    lines: list[LineReport] = field(default_factory=list)
-    age_arrivals: int = 0
-
-    def counts(self) -> Counter[str]:
-        return Counter(line.outcome for line in self.lines)
-
-    def summary(self) -> str:
-        c = self.counts()
-        reasons = Counter(f"{x.outcome} {x.reason}" for x in self.lines if x.reason)
-        out = [
-            f"feed {self.feed_id}: {len(self.lines)} lines — applied {c['APPLIED']}, "
-            f"skipped {c['SKIPPED']}, queued for review {c['QUEUED']}; age arrivals {self.age_arrivals}"
-        ]
-        out += [f"  {what}: {n}" for what, n in sorted(reasons.items())]
-        out += [
-            f"  line {x.line}: {x.outcome} {x.reason or ''}{' (' + x.field + ')' if x.field else ''}".rstrip()
-            for x in self.lines
-            if x.outcome == "QUEUED" or x.reason == "LINE_CHANGED"
-        ]
-        return "\n".join(out)
 
 
 def read_feed(data: bytes) -> list[tuple[int, dict[str, str]]]:
     """The file's records (numbered from 1 after the header) as column → text."""
-    try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FeedError("the feed is not UTF-8") from None
-    reader = csv.reader(io.StringIO(content, newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise FeedError("the feed is empty: a header line names its columns")
-    header = [h.strip() for h in header]
-    unknown = [h for h in header if h not in KNOWN]
-    if unknown or len(set(header)) != len(header):
-        raise FeedError(f"the header names columns of no layout or twice: {', '.join(unknown) or 'repeated'}")
-    missing = [c for c in NEEDED if c not in header]
-    if missing:
-        raise FeedError(f"the header lacks {', '.join(missing)}")
-    records = []
-    for number, values in enumerate(reader, start=1):
-        if not any(v.strip() for v in values):
-            continue  # a blank line
-        raw = dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
-        if len(values) > len(header):
-            raw[EXTRA] = "+"  # more fields than the header names: the line's problem, reported as such
-        records.append((number, raw))
-    return records
-
-
-def _payload(raw: dict[str, str]) -> dict[str, str]:
-    """The line as received, for staff; a value shaped like an individual number is masked."""
-    return {k: mask_valid_numbers(v) for k, v in raw.items() if k and v}
+    return csv_records(data, known=KNOWN, needed=NEEDED)
 
 
 async def intake_residents(
@@ -138,7 +66,7 @@ async def intake_residents(
         work = Work(session, actor, OPERATION, source=f"{feed_id}:age-arrivals", id_block=64)
         arrived = await age_arrivals(work, on=as_of)
         await work.flush()
-        await _audit(session, work, actor, sealer)
+        await audit_batch(session, work, actor, sealer, operation=OPERATION)
     report.age_arrivals = len(arrived)
     return report
 
@@ -184,7 +112,7 @@ async def _chunk(
                 "feed_id": feed_id,
                 "line_no": number,
                 "digest": line_digest,
-                "payload": _payload(raw),
+                "payload": received_payload(raw),
                 "received_by": actor.subject[:200],
             }
             if isinstance(change, InvalidChange):
@@ -211,7 +139,7 @@ async def _chunk(
         for row in received:
             work.insert("resident_changes", _complete(row), person_id=row.get("person_id"), kept=False)
         await work.flush()
-        await _audit(session, work, actor, sealer)
+        await audit_batch(session, work, actor, sealer, operation=OPERATION)
     return reports
 
 
@@ -221,21 +149,3 @@ _ROW_KEYS: Final = ("kind", "moved_on", "addressee_code", "person_id", "reason",
 def _complete(row: dict[str, Any]) -> dict[str, Any]:
     """Every row with the same keys (one shape in the flush)."""
     return {k: None for k in _ROW_KEYS} | row
-
-
-async def _audit(session: Any, work: Work, actor: Actor, sealer: Sealer | None) -> None:
-    """One entry per transaction, with every person whose record it made, changed or received a change
-    about; none when it touched nobody."""
-    persons = set(work.touched)
-    if not persons:
-        return
-    entry = AuditEntry(
-        occurred_at=dt.datetime.now(dt.UTC),
-        subject=actor.subject,
-        roles=actor.roles,
-        department=actor.department,
-        operation_type="mutation",
-        operation_name=OPERATION,
-        person_ids=tuple(sorted(persons)),
-    )
-    await append(session, entry, sealer=sealer)

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
 
-from .db import driver_fetchval
+from .db import driver_fetchrow, driver_fetchval
 from .models import Base, RecordHistory, WriteRequest
-from .provision_records import Actor, RequestIdReused, digest, lock_request
+from .provision_records import Actor, RequestIdReused, digest
 
 __all__ = [
     "NEVER_KEPT",
@@ -36,7 +36,6 @@ __all__ = [
     "as_text",
     "digest",
     "earlier_request",
-    "lock_request",
     "remember_request",
 ]
 
@@ -291,24 +290,27 @@ def _by_shape(rows: Sequence[dict[str, Any]] | Any) -> list[list[dict[str, Any]]
     return list(shapes.values())
 
 
+LOCK: Final = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+EARLIER: Final = "SELECT operation, digest, record_table, record_id FROM write_requests WHERE request_id = $1"
+REMEMBER: Final = (
+    "INSERT INTO write_requests (request_id, operation, digest, record_table, record_id, actor)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+)
+
+
 async def earlier_request(
     db: Any, request_id: str, operation: str, values: Mapping[str, Any]
 ) -> tuple[str, int] | None:
     """Lock the request id (to the commit), then: the (table, id) a previous request with the same
-    input made, None for a new one; :class:`RequestIdReused` for the id used with other input."""
-    await lock_request(db, f"WRITE:{request_id}")
-    row = (
-        await db.execute(
-            select(
-                REQUESTS.c.operation, REQUESTS.c.digest, REQUESTS.c.record_table, REQUESTS.c.record_id
-            ).where(REQUESTS.c.request_id == request_id)
-        )
-    ).first()
+    input made, None for a new one; :class:`RequestIdReused` for the id used with other input. (Two
+    statements: the second must see what a request that held the lock before committed.)"""
+    await driver_fetchval(db, LOCK, f"WRITE:{request_id}")
+    row = await driver_fetchrow(db, EARLIER, request_id)
     if row is None:
         return None
-    if row.operation != operation or row.digest != digest(values):
+    if row["operation"] != operation or row["digest"] != digest(values):
         raise RequestIdReused
-    return str(row.record_table), int(row.record_id)
+    return str(row["record_table"]), int(row["record_id"])
 
 
 async def remember_request(
@@ -321,13 +323,6 @@ async def remember_request(
     record_id: int,
     actor: Actor,
 ) -> None:
-    await db.execute(
-        insert(REQUESTS).values(
-            request_id=request_id,
-            operation=operation,
-            digest=digest(values),
-            record_table=table,
-            record_id=record_id,
-            actor=actor.subject[:200],
-        )
+    await driver_fetchval(
+        db, REMEMBER, request_id, operation, digest(values), table, record_id, actor.subject[:200]
     )

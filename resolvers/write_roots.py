@@ -13,6 +13,15 @@ from typing import Any
 
 import strawberry
 
+from schema.benefit_inputs import (
+    ApplyForHighCostBenefitInput,
+    ApplyForReimbursementInput,
+    CertifyCostLimitInput,
+    CostLimitDecision,
+    DecideHighCostBenefitInput,
+    DecideReimbursementInput,
+)
+from schema.benefits import HighCostApplication, Reimbursement
 from schema.certification_inputs import (
     ApplyForCertificationInput,
     CancelCertificationInput,
@@ -26,12 +35,16 @@ from schema.certification_inputs import (
 )
 from schema.certifications import Certification
 from schema.duties import (
+    NUMBER_USE,
+    WRITE_BENEFITS,
     WRITE_CERTIFICATIONS,
+    WRITE_INDIVIDUAL_NUMBERS,
     WRITE_LEVIES,
     WRITE_QUALIFICATIONS,
     WRITE_RESIDENTS,
     requires_duty,
 )
+from schema.individual_numbers import RecordIndividualNumberInput
 from schema.intake import ReceivedResidentChange, ResidentChangeInput, ResidentChangeResult
 from schema.levies import Levy
 from schema.levy_inputs import (
@@ -41,6 +54,7 @@ from schema.levy_inputs import (
     RefundOverpaymentInput,
     SendReminderInput,
 )
+from schema.persons import Person
 from schema.qualification_inputs import (
     AcquireQualificationInput,
     ChangeInsuredCategoryInput,
@@ -53,10 +67,11 @@ from schema.qualification_inputs import (
 )
 from schema.qualifications import Qualification
 
+from . import benefit_writes as bw
 from . import certification_writes as cw
 from . import levy_writes as lw
+from . import number_writes, resident_writes
 from . import qualification_writes as qw
-from . import resident_writes
 from .context import Context
 
 __all__ = ["WriteMutations", "WriteQueries"]
@@ -205,8 +220,60 @@ class LevyMutations:
         return await lw.refund(info.context, input)
 
 
+def _benefit(description: str) -> Any:
+    """``@strawberry.mutation`` of the benefits' duty."""
+    return strawberry.mutation(description=description, directives=requires_duty(WRITE_BENEFITS))
+
+
 @strawberry.type
-class WriteMutations(ResidentMutations, QualificationMutations, CertificationMutations, LevyMutations):
+class BenefitMutations:
+    @_benefit("償還払い — the insured share of a service paid in full (the copay by the year's ratio).")
+    async def apply_for_reimbursement(self, info: Info, input: ApplyForReimbursementInput) -> Reimbursement:
+        return await bw.apply_reimbursement(info.context, input)
+
+    @_benefit("支給決定 of a reimbursement (DECIDED once).")
+    async def decide_reimbursement(self, info: Info, input: DecideReimbursementInput) -> Reimbursement:
+        return await bw.decide_reimbursement(info.context, input)
+
+    @_benefit("高額介護サービス費 — the month's copay above the income class's cap, from the claim results.")
+    async def apply_for_high_cost_benefit(
+        self, info: Info, input: ApplyForHighCostBenefitInput
+    ) -> HighCostApplication:
+        return await bw.apply_high_cost(info.context, input)
+
+    @_benefit("支給決定 of a high-cost benefit, computed again from the claim results.")
+    async def decide_high_cost_benefit(
+        self, info: Info, input: DecideHighCostBenefitInput
+    ) -> HighCostApplication:
+        return await bw.decide_high_cost(info.context, input)
+
+    @_benefit("負担限度額認定 — the stage from the household's tax status, income and savings, to 31 July.")
+    async def certify_cost_limit(self, info: Info, input: CertifyCostLimitInput) -> CostLimitDecision:
+        return await bw.certify_cost_limit(info.context, input)
+
+
+@strawberry.type
+class NumberMutations:
+    @strawberry.mutation(
+        description=(
+            "個人番号 — set (NEW) or correct a person's individual number with the identity check (本人確認): the "
+            "check digit enforced, a number of another person refused (NUMBER_IN_USE), stored encrypted."
+        ),
+        directives=requires_duty(NUMBER_USE, WRITE_INDIVIDUAL_NUMBERS),
+    )  # requires duty: number_use
+    async def record_individual_number(self, info: Info, input: RecordIndividualNumberInput) -> Person:
+        return await number_writes.record_individual_number(info.context, input)
+
+
+@strawberry.type
+class WriteMutations(
+    ResidentMutations,
+    QualificationMutations,
+    CertificationMutations,
+    LevyMutations,
+    BenefitMutations,
+    NumberMutations,
+):
     """Every area's write mutations."""
 
 

@@ -9,9 +9,11 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BigInteger, Date, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from persistence.writes import RequestIdReused as StoredRequestIdReused
 from persistence.writes import Work, earlier_request, remember_request
@@ -21,7 +23,7 @@ from schema.writes import VersionConflict
 
 from .context import Context
 from .requests import actor_of
-from .sources import TODAY, Columns, StatementEnv, shape_of, table_named
+from .sources import KEYS, TODAY, Columns, StatementEnv, shape_of, table_named
 
 __all__ = ["camel", "check_version", "idempotent", "object_by_id", "objects_by_id", "plain", "work_for"]
 
@@ -50,20 +52,28 @@ def input_error(problem: Any, *, prefix: str = "input") -> BadUserInput:
     return BadUserInput(message, field=field, reason=problem.reason)
 
 
+@cache
+def _by_id(cls: type) -> tuple[Any, Any]:
+    """(the statement reading objects of ``cls`` by ids — ``:keys`` and ``:today`` bound —, its shape),
+    built once per type."""
+    shape = shape_of(cls)
+    source = cls.__kaigo_table__  # type: ignore[attr-defined]
+    table = table_named(source.name)
+    columns = Columns(table, source, StatementEnv(bindparam(TODAY, type_=Date)))
+    selected = [*shape.select_list(columns, table), table.c[source.key].label("__key")]
+    if "person_id" in table.c:
+        selected.append(table.c.person_id.label("__person"))
+    keys = bindparam(KEYS, type_=ARRAY(BigInteger))
+    return select(*selected).where(table.c[source.key] == any_(keys)), shape
+
+
 async def objects_by_id(ctx: Context, cls: type[T], pks: list[int]) -> dict[int, T]:
     """The objects of type ``cls`` (a type with ``@table``) whose rows have these ids, as a read answers
     them (one statement); the persons they belong to (their table's ``person_id``) are recorded in the
     request's audit entry."""
-    shape = shape_of(cls)  # type: ignore[arg-type]  # a type is hashable
-    source = cls.__kaigo_table__  # type: ignore[attr-defined]
-    table = table_named(source.name)
-    columns = Columns(table, source, StatementEnv(bindparam(TODAY)))
-    selected = [*shape.select_list(columns, table), table.c[source.key].label("__key")]
-    if "person_id" in table.c:
-        selected.append(table.c.person_id.label("__person"))
-    statement = select(*selected).where(table.c[source.key].in_(pks))
+    statement, shape = _by_id(cls)  # type: ignore[arg-type]  # a type is hashable
     found: dict[int, T] = {}
-    for row in await ctx.db.execute(statement, {TODAY: ctx.today}):
+    for row in await ctx.db.execute(statement, {KEYS: list(pks), TODAY: ctx.today}):
         mapping = row._mapping
         if "__person" in mapping:
             ctx.audit.touch(mapping["__person"])

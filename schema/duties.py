@@ -38,7 +38,9 @@ __all__ = [
     "REQUEST_TRANSFER",
     "REVIEW_PROVISIONS",
     "SET_NO_AUTOMATIC_RESPONSE",
+    "WRITE_BENEFITS",
     "WRITE_CERTIFICATIONS",
+    "WRITE_INDIVIDUAL_NUMBERS",
     "WRITE_LEVIES",
     "WRITE_QUALIFICATIONS",
     "WRITE_RESIDENTS",
@@ -75,8 +77,12 @@ DECIDE_SUBJECT_REQUESTS: Final = "decide_subject_requests"
 """The section chief decides correction and suspension requests (IV-1)."""
 WRITE_RESIDENTS: Final = "write_residents"
 """The section's officers apply the resident register's moves (住民異動) and work their review queue."""
+WRITE_BENEFITS: Final = "write_benefits"
+"""The section's officers decide benefits (償還, 高額, 負担限度額) and import the federation's claim results."""
 WRITE_CERTIFICATIONS: Final = "write_certifications"
 """The section's officers record certification cases step by step (要介護認定) and work their queue."""
+WRITE_INDIVIDUAL_NUMBERS: Final = "write_individual_numbers"
+"""Number-use staff set or correct an individual number with its identity check (本人確認)."""
 WRITE_LEVIES: Final = "write_levies"
 """The section's officers assess premiums and record their collection (賦課・収納)."""
 WRITE_QUALIFICATIONS: Final = "write_qualifications"

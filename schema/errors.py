@@ -94,6 +94,7 @@ JA_BY_CODE: Final[Mapping[str, str]] = {
     "ALREADY_ANSWERED": "この照会にはすでに回答が記録されています。",
     "CONFLICT": "読み込んだ後に記録が更新されています。読み直してから更新してください。",
     "INVALID_TRANSITION": "記録の現在の状態（{state}）からはこの手続を行えません。",
+    "NUMBER_IN_USE": "この個人番号は別の人に記録されています。本人確認書類を確認してください。",
     "PERSISTED_QUERY_NOT_FOUND": "この ID のドキュメントは登録されていません。",
     "PERSISTED_QUERY_HASH_MISMATCH": "ドキュメントの本文が ID（sha256）と一致しません。",
     "PERSISTED_QUERY_ID_REQUIRED": "このクライアントは登録済みドキュメントだけを実行できます。ID を送ってください。",

@@ -30,6 +30,7 @@ from .duties import (
 from .enums import CareLevel, InsuredCategory, MoveReason, Relationship, ResidentStatus, Sex
 from .errors import BadUserInput
 from .history import RecordChange, history_of
+from .individual_numbers import IdentityCheck
 from .levies import Levy
 from .qualifications import Qualification
 from .sources import Env, column, embedded, individual_number, related, relation, table
@@ -197,6 +198,12 @@ class Person:
         "person_id", order_by=("moved_on", "id"), description="住民異動 — moves, oldest first."
     )
     history: list[RecordChange] = history_of("persons")
+    identity_checks: list[IdentityCheck] = relation(
+        "person_id",
+        order_by=("id",),
+        description="本人確認 — the checks the individual number was taken in with, oldest first.",
+        directives=requires_duty(NUMBER_USE),
+    )
     qualifications: list[Qualification] = relation(
         "person_id",
         order_by=("acquired_on desc", "id"),

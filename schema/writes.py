@@ -11,10 +11,18 @@ from typing import Final
 
 from graphql import GraphQLError
 
-__all__ = ["CONFLICT", "INVALID_TRANSITION", "InvalidTransition", "VersionConflict"]
+__all__ = [
+    "CONFLICT",
+    "INVALID_TRANSITION",
+    "NUMBER_IN_USE",
+    "InvalidTransition",
+    "NumberInUse",
+    "VersionConflict",
+]
 
 CONFLICT: Final = "CONFLICT"
 INVALID_TRANSITION: Final = "INVALID_TRANSITION"
+NUMBER_IN_USE: Final = "NUMBER_IN_USE"
 
 
 class VersionConflict(GraphQLError):
@@ -33,3 +41,14 @@ class InvalidTransition(GraphQLError):
 
     def __init__(self, message: str, *, state: str, field: str = "input.id") -> None:
         super().__init__(message, extensions={"code": INVALID_TRANSITION, "field": field, "state": state})
+
+
+class NumberInUse(GraphQLError):
+    """The individual number is recorded for another person: refused (the answer names neither the number
+    nor the person)."""
+
+    def __init__(self, *, field: str = "input.individualNumber") -> None:
+        super().__init__(
+            "this individual number is recorded for another person; check the identity documents",
+            extensions={"code": NUMBER_IN_USE, "field": field},
+        )

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policies.certifications import validity_end
 
+from .write_support import aged, error, moved_in, ok
+
 pytestmark = pytest.mark.db
 OFFICER = "kaigo_officer"
 TODAY = dt.date.today()
@@ -36,40 +38,6 @@ POSTPONE = m("postponeCertification", "PostponeCertificationInput")
 CANCEL = m("cancelCertification", "CancelCertificationInput")
 PENDING = """query P($d: Date!) { pendingCertifications(dueBefore: $d) { dueOn overdue certification { id status }
   person { id } } }"""
-MOVE_IN = """mutation M($i: ResidentChangeInput!) { recordResidentChange(input: $i) {
-  ... on ResidentChangeApplied { person { id } } } }"""
-
-
-async def ok(gql: Any, document: str, i: dict[str, Any]) -> dict[str, Any]:
-    body = await gql(document, {"i": i}, role=OFFICER)
-    assert "errors" not in body, body
-    return next(iter(body["data"].values()))  # type: ignore[no-any-return]
-
-
-async def error(gql: Any, document: str, i: dict[str, Any]) -> dict[str, Any]:
-    body = await gql(document, {"i": i}, role=OFFICER)
-    assert body["data"] is None, body
-    return body["errors"][0]["extensions"]  # type: ignore[no-any-return]
-
-
-async def resident(gql: Any, code: str, age: int) -> str:
-    birth = TODAY.replace(year=TODAY.year - age) - dt.timedelta(days=40)
-    change = {
-        "requestId": f"in-{code}",
-        "kind": "MOVE_IN",
-        "movedOn": TODAY.isoformat(),
-        "addresseeCode": code,
-        "householdCode": code,
-        "relationship": "HEAD",
-        "name": "認定　試験",
-        "nameKana": "ニンテイ　シケン",
-        "sex": "MALE",
-        "birthDate": birth.isoformat(),
-        "postalCode": "710-0001",
-        "addressCode": "33202001",
-        "address": "倉敷市本町2-2",
-    }
-    return str((await ok(gql, MOVE_IN, change))["person"]["id"])
 
 
 def step(case: dict[str, Any], rid: str, **values: Any) -> dict[str, Any]:
@@ -89,7 +57,7 @@ async def judged(gql: Any, case: dict[str, Any], tag: str, level: str = "CARE_2"
 
 
 async def test_a_new_certification_step_by_step(gql: Any) -> None:
-    person = await resident(gql, "8200000001", 80)
+    person = (await moved_in(gql, "8200000001", aged(80)))["id"]
     apply = {
         "requestId": "n-1",
         "personId": person,
@@ -160,7 +128,7 @@ async def test_a_new_certification_step_by_step(gql: Any) -> None:
 
 
 async def test_not_insured_and_second_category_need(gql: Any) -> None:
-    person = await resident(gql, "8200000002", 50)
+    person = (await moved_in(gql, "8200000002", aged(50)))["id"]
     refused = await error(
         gql,
         APPLY,
@@ -220,7 +188,7 @@ async def test_level_change_ends_the_certification_it_changes(gql: Any, seeded_c
 
 
 async def test_postponement_and_the_work_queue(gql: Any) -> None:
-    person = await resident(gql, "8200000003", 77)
+    person = (await moved_in(gql, "8200000003", aged(77)))["id"]
     case = await ok(
         gql,
         APPLY,

@@ -16,6 +16,8 @@ from persistence.db import Database
 from persistence.provision_records import Actor
 from policies.premiums import annual_premium
 
+from .write_support import aged, error, moved_in, ok
+
 pytestmark = pytest.mark.db
 OFFICER = "kaigo_officer"
 TODAY = dt.date.today()
@@ -29,44 +31,10 @@ RECEIPT = f"mutation R($i: PostReceiptInput!) {{ postReceipt(input: $i) {{ {L} }
 REMIND = f"mutation M($i: SendReminderInput!) {{ sendReminder(input: $i) {{ {L} }} }}"
 REDUCE = f"mutation D($i: ReducePremiumInput!) {{ reducePremium(input: $i) {{ {L} }} }}"
 REFUND = f"mutation F($i: RefundOverpaymentInput!) {{ refundOverpayment(input: $i) {{ {L} }} }}"
-MOVE_IN = """mutation M($i: ResidentChangeInput!) { recordResidentChange(input: $i) {
-  ... on ResidentChangeApplied { person { id } } } }"""
-
-
-async def ok(gql: Any, document: str, i: dict[str, Any]) -> dict[str, Any]:
-    body = await gql(document, {"i": i}, role=OFFICER)
-    assert "errors" not in body, body
-    return next(iter(body["data"].values()))  # type: ignore[no-any-return]
-
-
-async def error(gql: Any, document: str, i: dict[str, Any]) -> dict[str, Any]:
-    body = await gql(document, {"i": i}, role=OFFICER)
-    assert body["data"] is None, body
-    return body["errors"][0]["extensions"]  # type: ignore[no-any-return]
-
-
-async def resident(gql: Any, code: str, age: int) -> str:
-    birth = TODAY.replace(year=TODAY.year - age) - dt.timedelta(days=40)
-    change = {
-        "requestId": f"in-{code}",
-        "kind": "MOVE_IN",
-        "movedOn": TODAY.isoformat(),
-        "addresseeCode": code,
-        "householdCode": code,
-        "relationship": "HEAD",
-        "name": "賦課　試験",
-        "nameKana": "フカ　シケン",
-        "sex": "MALE",
-        "birthDate": birth.isoformat(),
-        "postalCode": "710-0001",
-        "addressCode": "33202001",
-        "address": "倉敷市本町3-3",
-    }
-    return str((await ok(gql, MOVE_IN, change))["person"]["id"])
 
 
 async def test_assessment_correction_receipts_and_refund(gql: Any) -> None:
-    person = await resident(gql, "8300000001", 70)
+    person = (await moved_in(gql, "8300000001", aged(70)))["id"]
     assess = {"requestId": "a-1", "personId": person, "fiscalYear": FY, "incomeStage": "STAGE_5"}
     levy = await ok(gql, ASSESS, assess)
     months = (FY + 1) * 12 + 4 - (TODAY.year * 12 + TODAY.month)
@@ -170,7 +138,7 @@ async def test_assessment_correction_receipts_and_refund(gql: Any) -> None:
 
 
 async def test_reduction_lowers_the_unpaid_installments(gql: Any) -> None:
-    person = await resident(gql, "8300000002", 72)
+    person = (await moved_in(gql, "8300000002", aged(72)))["id"]
     levy = await ok(
         gql, ASSESS, {"requestId": "d-0", "personId": person, "fiscalYear": FY, "incomeStage": "STAGE_9"}
     )
@@ -206,7 +174,7 @@ async def test_reduction_lowers_the_unpaid_installments(gql: Any) -> None:
 
 
 async def test_reminders_lapse_and_appropriation(gql: Any, seeded_conn: AsyncConnection) -> None:
-    person = await resident(gql, "8300000003", 75)
+    person = (await moved_in(gql, "8300000003", aged(75)))["id"]
     levy = await ok(
         gql, ASSESS, {"requestId": "o-0", "personId": person, "fiscalYear": FY, "incomeStage": "STAGE_5"}
     )

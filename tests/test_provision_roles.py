@@ -61,7 +61,13 @@ SECTION_WRITES = {
     "sendReminder",
     "reducePremium",
     "refundOverpayment",
+    "applyForReimbursement",
+    "decideReimbursement",
+    "applyForHighCostBenefit",
+    "decideHighCostBenefit",
+    "certifyCostLimit",
 }
+NUMBER_WRITES = {"recordIndividualNumber"}  # number-use roles only
 CHIEF = {
     "confirmProvision",
     "decideTransferPermission",
@@ -72,11 +78,12 @@ CHIEF = {
     "liftSuspension",
     *SUBJECT_REQUESTS,
     *SECTION_WRITES,
+    *NUMBER_WRITES,
 }
 # role → (mutations, workflow queries)
 EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "kaigo_number_officer": (
-        {"recordInquiry", "recordInquiryResponse", *SUBJECT_REQUESTS, *SECTION_WRITES},
+        {"recordInquiry", "recordInquiryResponse", *SUBJECT_REQUESTS, *SECTION_WRITES, *NUMBER_WRITES},
         {"legalBases", "provisionRecords", "subjectRequests", "inquiries"},
     ),
     "kaigo_section_chief": (

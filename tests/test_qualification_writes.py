@@ -12,14 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policies.insured import reaches_age
 
+from .write_support import aged, error, moved_in, ok
+
 pytestmark = pytest.mark.db
 OFFICER = "kaigo_officer"
 Q = """id insuredNumber category firstCategoryOn acquiredOn acquisitionReason lostOn lossReason exempt exemptionReason
   domicileException version events { occurredOn reason } certificates { kind issuedOn validTo }
   copayRatios { fiscalYear ratioPercent validFrom validTo } facilityAdmissions { facilityNumber dischargedOn domicileException }
   history { version field oldValue newValue operation source }"""
-MOVE_IN = """mutation M($i: ResidentChangeInput!) { recordResidentChange(input: $i) {
-  ... on ResidentChangeApplied { person { id qualifications { id version } } } } }"""
 ACQUIRE = f"mutation A($i: AcquireQualificationInput!) {{ acquireQualification(input: $i) {{ {Q} }} }}"
 LOSE = f"mutation L($i: LoseQualificationInput!) {{ loseQualification(input: $i) {{ {Q} }} }}"
 CATEGORY = f"mutation C($i: ChangeInsuredCategoryInput!) {{ changeInsuredCategory(input: $i) {{ {Q} }} }}"
@@ -31,44 +31,8 @@ COPAY = f"mutation P($i: DetermineCopayRatioInput!) {{ determineCopayRatio(input
 TODAY = dt.date.today()
 
 
-async def ok(gql: Any, document: str, i: dict[str, Any], role: str = OFFICER) -> dict[str, Any]:
-    body = await gql(document, {"i": i}, role=role)
-    assert "errors" not in body, body
-    return next(iter(body["data"].values()))  # type: ignore[no-any-return]
-
-
-async def error(gql: Any, document: str, i: dict[str, Any], role: str = OFFICER) -> dict[str, Any]:
-    body = await gql(document, {"i": i}, role=role)
-    assert body["data"] is None, body
-    return body["errors"][0]["extensions"]  # type: ignore[no-any-return]
-
-
-async def resident(gql: Any, code: str, birth: dt.date) -> dict[str, Any]:
-    """A person moved in today (insured on the day when 65 or more)."""
-    change = {
-        "requestId": f"in-{code}",
-        "kind": "MOVE_IN",
-        "movedOn": TODAY.isoformat(),
-        "addresseeCode": code,
-        "householdCode": code,
-        "relationship": "HEAD",
-        "name": "資格　試験",
-        "nameKana": "シカク　シケン",
-        "sex": "FEMALE",
-        "birthDate": birth.isoformat(),
-        "postalCode": "710-0001",
-        "addressCode": "33202001",
-        "address": "倉敷市本町1-1",
-    }
-    return (await ok(gql, MOVE_IN, change))["person"]  # type: ignore[no-any-return]
-
-
-def years_ago(years: int, days: int = 0) -> dt.date:
-    return TODAY.replace(year=TODAY.year - years) - dt.timedelta(days=days)
-
-
 async def test_acquire_second_then_first_at_65(gql: Any) -> None:
-    person = await resident(gql, "8100000001", years_ago(65, -20))  # 65 in 20 days
+    person = await moved_in(gql, "8100000001", aged(65, days=-20))  # 65 in 20 days
     too_young = await error(
         gql,
         ACQUIRE,
@@ -115,7 +79,7 @@ async def test_acquire_second_then_first_at_65(gql: Any) -> None:
         },
     )
     assert (again["code"], again["state"]) == ("INVALID_TRANSITION", "INSURED")
-    at65 = reaches_age(dt.date.fromisoformat(years_ago(65, -20).isoformat()), 65)
+    at65 = reaches_age(dt.date.fromisoformat(aged(65, days=-20).isoformat()), 65)
     early = await error(
         gql,
         CATEGORY,
@@ -156,7 +120,7 @@ async def test_acquire_second_then_first_at_65(gql: Any) -> None:
 
 
 async def test_loss_with_version_replay_and_state(gql: Any, seeded_conn: AsyncConnection) -> None:
-    person = await resident(gql, "8100000002", years_ago(70))
+    person = await moved_in(gql, "8100000002", aged(70, days=0))
     q = person["qualifications"][0]
     lose = {
         "requestId": "l-1",
@@ -190,7 +154,7 @@ async def test_loss_with_version_replay_and_state(gql: Any, seeded_conn: AsyncCo
 
 
 async def test_domicile_exception_and_exemption(gql: Any) -> None:
-    person = await resident(gql, "8100000003", years_ago(80))
+    person = await moved_in(gql, "8100000003", aged(80, days=0))
     q = person["qualifications"][0]
     start = {
         "requestId": "d-1",
@@ -281,7 +245,7 @@ async def test_domicile_exception_and_exemption(gql: Any) -> None:
 
 
 async def test_certificates_and_copay_ratio(gql: Any) -> None:
-    person = await resident(gql, "8100000004", years_ago(75))
+    person = await moved_in(gql, "8100000004", aged(75, days=0))
     q = person["qualifications"][0]
     year = TODAY.year if (TODAY.month, TODAY.day) >= (8, 1) else TODAY.year - 1
     issued = await ok(
@@ -387,7 +351,7 @@ async def test_roles_without_the_duty_cannot_write_qualifications(gql: Any, role
 
 
 async def test_the_qualification_history_is_read_by_its_readers(gql: Any) -> None:
-    person = await resident(gql, "8100000005", years_ago(68))
+    person = await moved_in(gql, "8100000005", aged(68, days=0))
     body = await gql(
         "query Q($id: ID!) { person(id: $id) { qualifications { id version history { field newValue operation } } } }",
         {"id": person["id"]},

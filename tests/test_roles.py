@@ -26,6 +26,7 @@ SECTION_WRITES = {  # the section's officers keep the file current (issue 18)
     "write_qualifications",
     "write_certifications",
     "write_levies",
+    "write_benefits",
 }
 
 EXPECTED = {
@@ -37,6 +38,7 @@ EXPECTED = {
         "read_legal_bases",
         *ALL_READS,
         *SECTION_WRITES,
+        "write_individual_numbers",
     },
     "kaigo_officer": {*ALL_READS, *SECTION_WRITES},
     "kaigo_section_chief": {
@@ -49,6 +51,7 @@ EXPECTED = {
         "read_legal_bases",
         *ALL_READS,
         *SECTION_WRITES,
+        "write_individual_numbers",
     },
     "kenko_choju_officer": {"read_persons", "read_qualifications", "read_certifications"},
     "shido_kansa_officer": {"read_persons", "read_certifications", "read_benefits"},
@@ -83,6 +86,7 @@ def test_role_and_duty_names() -> None:
         "decide_subject_requests",
         "read_legal_bases",
         *SECTION_WRITES,
+        "write_individual_numbers",
     } == DUTY_NAMES
 
 

@@ -34,7 +34,7 @@ from .qualifications import (
     Qualification,
     QualificationEvent,
 )
-from .writes import RecordHistory, ResidentChange, WriteRequest
+from .writes import ClaimLine, IdentityCheck, RecordHistory, ResidentChange, WriteRequest
 
 __all__ = [
     "CODE_TABLES",
@@ -44,6 +44,7 @@ __all__ = [
     "CarePlanNotification",
     "CertificateIssuance",
     "Certification",
+    "ClaimLine",
     "ClaimResult",
     "CombinedBenefit",
     "CommunityEligibility",
@@ -51,6 +52,7 @@ __all__ = [
     "CostReduction",
     "FacilityAdmission",
     "HighCostBenefit",
+    "IdentityCheck",
     "Inquiry",
     "Levy",
     "LevyInstallment",

@@ -125,3 +125,55 @@ class ResidentChange(Base):
         CheckConstraint("(outcome = 'QUEUED') = (reason IS NOT NULL)", name="queued_with_reason"),
         CheckConstraint("closed_at IS NULL OR outcome = 'QUEUED'", name="only_queued_close"),
     )
+
+
+class ClaimLine(Base):
+    """給付実績 received — one line of the federation's (国保連) monthly claim results file, and what became of
+    it: APPLIED (the claim result it made) or QUEUED for staff with the reason. Kept as received."""
+
+    __tablename__ = "claim_lines"
+
+    id: Mapped[int] = pk()
+    feed_id: Mapped[str] = mapped_column(String(120))
+    line_no: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    field: Mapped[str | None] = mapped_column(String(64))
+    person_id: Mapped[int | None] = _person_ref(nullable=True)
+    claim_result_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("claim_results.id", ondelete="RESTRICT")
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[dt.datetime] = _stamp()
+    received_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        UniqueConstraint("feed_id", "line_no"),
+        CheckConstraint("outcome IN ('APPLIED', 'QUEUED')", name="outcome_values"),
+        CheckConstraint("(outcome = 'QUEUED') = (reason IS NOT NULL)", name="queued_with_reason"),
+        CheckConstraint("(outcome = 'APPLIED') = (claim_result_id IS NOT NULL)", name="applied_with_result"),
+    )
+
+
+class IdentityCheck(Base):
+    """本人確認 — the check an individual number was taken in (or corrected) with: how, when, by whom.
+    Never the number itself; append-only (migration 0016)."""
+
+    __tablename__ = "identity_checks"
+
+    id: Mapped[int] = pk()
+    person_id: Mapped[int] = _person_ref(nullable=False)
+    purpose: Mapped[str] = mapped_column(String(12))  # NEW or CORRECTION of the number
+    method: Mapped[str] = mapped_column(String(40))  # policies/data/identity.toml [methods]
+    checked_on: Mapped[dt.date] = mapped_column(Date)
+    documents: Mapped[str | None] = mapped_column(Text)  # what was shown, in the staff's words
+    checked_by: Mapped[str] = mapped_column(String(200))
+    checked_roles: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    request_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = _stamp()
+
+    __table_args__ = (
+        Index("ix_identity_checks_person_id", "person_id"),
+        CheckConstraint("purpose IN ('NEW', 'CORRECTION')", name="purpose_values"),
+    )
