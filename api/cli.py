@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_audit_parser(sub)
 
-    from .cli_intake import add_intake_parser  # kaigo intake residents|claims FILE: other systems' files
+    from .cli_intake import add_intake_parser  # kaigo intake residents|claims FILE, kaigo assess
 
     add_intake_parser(sub)
     return parser

@@ -13,7 +13,9 @@ An embedded PostgreSQL in a temp dir (fsync on: commits are real), one seeded ci
    runs it: seconds (target ≤ 60 s for 130,000 insured);
 3. write vs read: the server's CPU per request (the app process and PostgreSQL, from /proc) of a write
    mutation (recordResidentChange, 転居 of a different person each time) against a person-detail read
-   (the load bench's BenchPersonDetail), in alternating blocks: the ratio (target ≤ 2×).
+   (the load bench's BenchPersonDetail, answered by the read planner in one statement), in rotating
+   blocks: the ratio (target ≤ 2×); and against the same read through strawberry's executor, the path
+   every mutation takes.
 
 Prints a table and writes bench/results/writes-latest.{json,md}. Figures only: nothing is asserted.
 """
@@ -198,8 +200,13 @@ async def bench_write_vs_read(
     )
     token = keys.issue_token("kaigo_section_chief", sub="bench")  # the read selects noAutomaticResponse
     app = create_app(Runtime(Database(engine), vault, verifier, guards=UNLIMITED))
+    # the same read through strawberry's executor (as a write runs): the cost of the read planner set apart
+    executor_app = create_app(
+        Runtime(Database(engine), vault, verifier, guards=UNLIMITED, planned_reads=False)
+    )
     settle_long_lived()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
+    executor = httpx.AsyncClient(transport=httpx.ASGITransport(app=executor_app), base_url="http://bench")
     headers = {"Authorization": f"Bearer {token}"}
     people = [p for p in await residents(engine)]
     random.Random(7).shuffle(people)
@@ -231,9 +238,14 @@ async def bench_write_vs_read(
         }
         return {"query": MOVE, "variables": {"i": change}}
 
+    def executor_read() -> dict[str, Any]:
+        return read() | {"executor": True}
+
     async def once(body: Callable[[], dict[str, Any]]) -> float:
+        sent = body()
+        via = executor if sent.pop("executor", False) else client
         cpu0 = time.process_time()
-        r = await client.post("/graphql", json=body(), headers=headers)
+        r = await via.post("/graphql", json=sent, headers=headers)
         spent = time.process_time() - cpu0
         if r.status_code != 200 or "errors" in r.json():
             raise SystemExit(f"request failed: {r.status_code} {r.text[:300]}")
@@ -241,19 +253,25 @@ async def bench_write_vs_read(
 
     for _ in range(20):  # warm up: views, caches, pools
         await once(read)
+        await once(executor_read)
         await once(write)
-    app_cpu: dict[str, list[float]] = {"read": [], "write": []}
-    db_cpu: dict[str, list[float]] = {"read": [], "write": []}
-    sides: list[tuple[str, Callable[[], dict[str, Any]]]] = [("read", read), ("write", write)]
+    sides: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+        ("read", read),
+        ("write", write),
+        ("executor_read", executor_read),
+    ]
+    app_cpu: dict[str, list[float]] = {name: [] for name, _ in sides}
+    db_cpu: dict[str, list[float]] = {name: [] for name, _ in sides}
     for b in range(blocks):
-        for name, body in sides if b % 2 == 0 else sides[::-1]:
+        for name, body in sides[b % 3 :] + sides[: b % 3]:
             pg0 = server_cpu(pgdata)
             for _ in range(block):
                 app_cpu[name].append(await once(body))
             db_cpu[name].append((server_cpu(pgdata) - pg0) / block)
     await client.aclose()
+    await executor.aclose()
     out: dict[str, Any] = {}
-    for name in ("read", "write"):
+    for name, _ in sides:
         app = statistics.median(app_cpu[name])
         db = statistics.fmean(db_cpu[name])  # clock ticks of 10 ms: the mean over the blocks
         out[name] = {
@@ -262,6 +280,7 @@ async def bench_write_vs_read(
             "cpu_ms": round((app + db) * 1e3, 3),
         }
     out["ratio"] = round(out["write"]["cpu_ms"] / out["read"]["cpu_ms"], 2)
+    out["ratio_executor"] = round(out["write"]["cpu_ms"] / out["executor_read"]["cpu_ms"], 2)
     out["requests_per_side"] = blocks * block
     return out
 
@@ -326,6 +345,9 @@ def table(r: dict[str, Any]) -> list[str]:
         f"| write mutation vs person-detail read, server CPU per request | ×{wr['ratio']} (write {wr['write']['cpu_ms']} ms: "
         f"app {wr['write']['app_ms']} + PostgreSQL {wr['write']['db_ms']}; read {wr['read']['cpu_ms']} ms: "
         f"app {wr['read']['app_ms']} + PostgreSQL {wr['read']['db_ms']}; {wr['requests_per_side']} each) | ≤ ×2 |",
+        f"| the same, against the read through strawberry's executor (as mutations run) | ×{wr['ratio_executor']} "
+        f"(read {wr['executor_read']['cpu_ms']} ms: app {wr['executor_read']['app_ms']} + PostgreSQL "
+        f"{wr['executor_read']['db_ms']}) | — |",
     ]
 
 

@@ -188,7 +188,9 @@ class SerialSession:
             raw = self.session.sync_session.connection().connection.driver_connection
             if raw is not None and raw.is_in_transaction():
                 return raw
-        return await _driver_in_transaction(await self.session.connection())
+        raw = await _driver_in_transaction(await self.session.connection())
+        self._connected = True  # the session holds its connection now (a request of driver statements only)
+        return raw
 
     async def settle(self) -> None:
         """Wait for every statement already sent (a shielded one may outlive its cancelled field): call
