@@ -57,10 +57,12 @@ docs: $(STAMP)
 
 # Figures, never assertions (issue 8): wrk against `kaigo serve` with production settings, the asyncpg floor,
 # the layers, scale; writes bench/results/. Needs wrk (installed with apt-get when missing and root).
-# `make bench BENCH_ARGS=--quick` is the few-minute smoke run. The single-purpose scripts stay runnable:
-# bench/seed_city.py, bench/persisted_vs_text.py, bench/security_overhead.py, bench/peers.py.
+# `make bench BENCH_ARGS=--quick` is the few-minute smoke run; then bench/writes.py (the write side, issue 18).
+# The single-purpose scripts stay runnable: bench/seed_city.py, bench/persisted_vs_text.py,
+# bench/security_overhead.py, bench/peers.py.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/writes.py $(BENCH_ARGS)
 
 # kaigo side by side with PostGraphile 5 and the asyncpg floor (issue 14; also a section of `make bench`).
 # Installs PostGraphile and Node 22 from npm under bench/peers/postgraphile/ on first use.

@@ -267,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_backup import add_backup_parsers  # kaigo backup | restore
 
     add_backup_parsers(sub)
+
+    from .cli_intake import add_intake_parser  # kaigo intake residents|claims FILE, kaigo assess
+
+    add_intake_parser(sub)
     return parser
 
 

@@ -213,6 +213,10 @@ class SerialSession:
         """As :meth:`fetchval`, for a statement answering one row (asyncpg's Record)."""
         return await asyncio.shield(self._driver("fetchrow", sql, args))
 
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        """As :meth:`fetchval`, for a statement answering rows (a list of asyncpg's Records)."""
+        return await asyncio.shield(self._driver("fetch", sql, args))
+
     async def _driver(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         async with self.lock:
             self.statements += 1
@@ -228,7 +232,9 @@ class SerialSession:
             raw = self.session.sync_session.connection().connection.driver_connection
             if raw is not None and raw.is_in_transaction():
                 return raw
-        return await _driver_in_transaction(await self.session.connection())
+        raw = await _driver_in_transaction(await self.session.connection())
+        self._connected = True  # the session holds its connection now (a request of driver statements only)
+        return raw
 
     async def settle(self) -> None:
         """Wait for every statement already sent (a shielded one may outlive its cancelled field): call
@@ -263,6 +269,11 @@ async def driver_fetchval(db: AsyncConnection | AsyncSession | SerialSession, sq
 async def driver_fetchrow(db: AsyncConnection | AsyncSession | SerialSession, sql: str, *args: Any) -> Any:
     """As :func:`driver_fetchval`, for a statement answering one row."""
     return await _driver_call(db, "fetchrow", sql, args)
+
+
+async def driver_fetch(db: AsyncConnection | AsyncSession | SerialSession, sql: str, *args: Any) -> Any:
+    """As :func:`driver_fetchval`, for a statement answering rows."""
+    return await _driver_call(db, "fetch", sql, args)
 
 
 async def _driver_call(

@@ -39,6 +39,7 @@ from schema.transfers import (
 from . import inquiries, provisions, rights, transfers
 from .audit import audited
 from .context import Context
+from .write_roots import WriteMutations
 
 __all__ = ["Mutation"]
 
@@ -64,7 +65,7 @@ REASON = arg("Why, in the staff's words (kept with the record)")
         "answer, recorded, not an error."
     )
 )
-class Mutation:
+class Mutation(WriteMutations):  # the write side of the five record groups (resolvers/write_roots.py)
     @strawberry.mutation(
         description=(
             "情報提供 — the intermediate server answers a request received over the network: Provided (with what was sent), PendingReview "

@@ -35,6 +35,7 @@ from .audit import DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE, audit_events_page
 from .context import Context
 from .persons import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parse_person_id, person_by_index, persons_page
 from .provisions import DEFAULT_RECORDS_PAGE, MAX_RECORDS_PAGE
+from .write_roots import WriteQueries
 
 __all__ = ["Query"]
 
@@ -56,7 +57,7 @@ ERROR_CODES = ", ".join(sorted(JA_BY_CODE))  # every code an operation can answe
         "`Accept-Language` (Japanese or English)."
     )
 )
-class Query:
+class Query(WriteQueries):  # the write side's queues (resolvers/write_roots.py)
     @strawberry.field(description="The authenticated principal: who you are, your roles and duties.")
     def viewer(self, info: Info) -> Viewer:
         return Viewer.of(info.context.principal)

@@ -23,6 +23,7 @@ from .enums import (
     ServiceType,
 )
 from .errors import BadUserInput
+from .history import RecordChange, history_of
 from .sources import Env, column, computed, related, relation, table
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "CombinedBenefit",
     "CommunityEligibility",
     "CostReduction",
+    "HighCostApplication",
     "HighCostBenefit",
     "RecipientNotice",
     "Reimbursement",
@@ -41,6 +43,7 @@ __all__ = [
 @strawberry.type(description="償還払 — paid in full by the person, the insured share claimed back.")
 @table("reimbursements")
 class Reimbursement:
+    id: strawberry.ID = column(description="The application id (what its decision names).")
     application_number: str = column(description="申請書番号")
     kind: ReimbursementKind = column(description="申請給付種類")
     service_month: dt.date = column(description="サービス提供年月 (first day of the month)")
@@ -55,6 +58,8 @@ class Reimbursement:
     paid_amount: int | None = column(description="支払金額 (yen; null until decided)")
     reviewed_month: dt.date | None = column(description="審査年月")
     decided_on: dt.date | None = column(description="支給決定日")
+    version: int = column(description="Changes with every write of the application.")
+    history: list[RecordChange] = history_of("reimbursements")
 
 
 @strawberry.type(description="高額介護サービス費 — copay above the monthly cap paid back.")
@@ -70,6 +75,19 @@ class HighCostBenefit:
     paid_amount: int = column(description="高額支給額 (yen)")
     payment_method: PaymentMethod = column(description="支払方法")
     decided_on: dt.date | None = column(description="支給決定日 (null until decided)")
+
+
+@strawberry.type(
+    description=(
+        "高額介護サービス費 as the section works it: the application with its id, version and history (the "
+        "benefit as provided to other bodies is HighCostBenefit, without them)."
+    )
+)
+@table("high_cost_benefits")
+class HighCostApplication(HighCostBenefit):
+    id: strawberry.ID = column(description="The application id (what its decision names).")
+    version: int = column(description="Changes with every write of the application.")
+    history: list[RecordChange] = history_of("high_cost_benefits")
 
 
 @strawberry.type(description="高額医療合算介護サービス費 — medical and care copays combined over Aug – Jul.")
@@ -198,6 +216,10 @@ class Benefits:
     )
     high_cost: list[HighCostBenefit] = relation(
         **_newest("service_month"), description="高額介護サービス費, newest service month first"
+    )
+    high_cost_applications: list[HighCostApplication] = relation(
+        **_newest("service_month"),
+        description="高額介護サービス費 as written: with the id and version a write names, and the history",
     )
     combined: list[CombinedBenefit] = relation(
         **_newest("period_year"), description="高額医療合算介護サービス費, newest period first"

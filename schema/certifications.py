@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import strawberry
 
 from .enums import ApplicantRelationship, ApplicationType, CareLevel, PostponementReason
+from .history import RecordChange, history_of
 from .sources import column, embedded, table
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "CertificationDecision",
     "CertificationJudgement",
     "CertificationPostponement",
+    "CertificationStatus",
     "DoctorOpinion",
     "HomeVisitSurvey",
 ]
@@ -64,6 +67,7 @@ class CertificationJudgement:
     committee_venue: str | None = column(description="審査会場")
     review_scheduled_on: dt.date | None = column(description="審査予定日")
     secondary_judged_on: dt.date | None = column(description="二次審査日")
+    secondary_level: CareLevel | None = column(description="二次判定結果 — the committee's level")
     committee_opinion: str | None = column(description="審査会意見")
 
 
@@ -83,6 +87,15 @@ class CertificationPostponement:
     reason: PostponementReason = column("postponement_reason", description="処分延期事由")
     notice_on: dt.date | None = column("postponement_notice_on", description="処分延期通知書発行日")
     expected_on: dt.date | None = column("postponement_expected_on", description="見込み日")
+
+
+@strawberry.enum(description="The state of a certification case (policies/certifications.py).")
+class CertificationStatus(enum.Enum):
+    APPLIED = strawberry.enum_value("APPLIED", description="申請受理 — survey and doctor's opinion under way")
+    PRIMARY_JUDGED = strawberry.enum_value("PRIMARY_JUDGED", description="一次判定済")
+    COMMITTEE_JUDGED = strawberry.enum_value("COMMITTEE_JUDGED", description="二次判定 (審査会) 済")
+    DECIDED = strawberry.enum_value("DECIDED", description="認定 — decided and notified")
+    CANCELLED = strawberry.enum_value("CANCELLED", description="取下げ or 認定取消")
 
 
 @strawberry.type(description="認定 — one certification case.")
@@ -118,6 +131,9 @@ class Certification:
         present_if_all=("postponed_on", "postponement_reason"), description="null if not postponed"
     )
     cancelled_on: dt.date | None = column(description="認定取消日")
+    status: CertificationStatus = column(description="The state its dates put it in.")
+    version: int = column(description="Changes with every write of the case.")
+    history: list[RecordChange] = history_of("certifications")
 
     def is_valid_on(self, day: dt.date) -> bool:
         """Decided, not cancelled by ``day``, and ``day`` within the validity period."""

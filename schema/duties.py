@@ -38,6 +38,12 @@ __all__ = [
     "REQUEST_TRANSFER",
     "REVIEW_PROVISIONS",
     "SET_NO_AUTOMATIC_RESPONSE",
+    "WRITE_BENEFITS",
+    "WRITE_CERTIFICATIONS",
+    "WRITE_INDIVIDUAL_NUMBERS",
+    "WRITE_LEVIES",
+    "WRITE_QUALIFICATIONS",
+    "WRITE_RESIDENTS",
     "DutyName",
     "RequiresDuty",
     "required_duties",
@@ -69,6 +75,18 @@ HANDLE_SUBJECT_REQUESTS: Final = "handle_subject_requests"
 """Number-use staff record a person's requests (開示・訂正・利用停止, 問合せ) and produce the disclosure (IV)."""
 DECIDE_SUBJECT_REQUESTS: Final = "decide_subject_requests"
 """The section chief decides correction and suspension requests (IV-1)."""
+WRITE_RESIDENTS: Final = "write_residents"
+"""The section's officers apply the resident register's moves (住民異動) and work their review queue."""
+WRITE_BENEFITS: Final = "write_benefits"
+"""The section's officers decide benefits (償還, 高額, 負担限度額) and import the federation's claim results."""
+WRITE_CERTIFICATIONS: Final = "write_certifications"
+"""The section's officers record certification cases step by step (要介護認定) and work their queue."""
+WRITE_INDIVIDUAL_NUMBERS: Final = "write_individual_numbers"
+"""Number-use staff set or correct an individual number with its identity check (本人確認)."""
+WRITE_LEVIES: Final = "write_levies"
+"""The section's officers assess premiums and record their collection (賦課・収納)."""
+WRITE_QUALIFICATIONS: Final = "write_qualifications"
+"""The section's officers record qualifications (資格), the certificates issued and the copay ratios."""
 
 _DUTY_ENUM: Any = enum.Enum("Duty", {name.upper(): name for name in sorted(DUTY_NAMES)})  # type: ignore[misc]
 DutyName: Any = strawberry.enum(

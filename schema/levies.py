@@ -10,7 +10,9 @@ import datetime as dt
 from typing import Any
 
 import strawberry
-from sqlalchemy import BigInteger, case, cast, func, select
+from sqlalchemy import BigInteger, Date, case, cast, func, select
+
+from policies.premiums import premium_rules
 
 from .enums import (
     CollectionMethod,
@@ -21,6 +23,7 @@ from .enums import (
     ReceiptKind,
     RefundKind,
 )
+from .history import RecordChange, history_of
 from .sources import Env, column, expression, relation, table
 
 __all__ = [
@@ -113,10 +116,63 @@ def arrears_sql(levy: Any, env: Env) -> Any:
     )
 
 
+def lapses_on_sql(installment: Any, env: Env) -> Any:
+    """The first day the installment's claim has lapsed: 2 years (policies/data/premiums.toml) from the day
+    after its due date, or after its latest 督促 (which renews the period); policies.premiums.lapses_on."""
+    reminders = env.table("levy_reminders")
+    reminded = (
+        select(func.max(reminders.c.sent_on))
+        .where(reminders.c.installment_id == installment.id, reminders.c.final_notice.is_(False))
+        .scalar_subquery()
+    )
+    start = func.greatest(installment.due_on, func.coalesce(reminded, installment.due_on))
+    return cast(start + 1 + func.make_interval(premium_rules().lapse_years), Date)
+
+
+def lapsed_sql(installment: Any, env: Env) -> Any:
+    return lapses_on_sql(installment, env) <= env.today
+
+
+def overpaid_sql(levy: Any, env: Env) -> Any:
+    """過誤納 — what was received for the levy beyond its premium after reduction, less what was refunded or
+    appropriated already; 0 when nothing is over."""
+    installments, receipts, refunds = (
+        env.table("levy_installments"),
+        env.table("levy_receipts"),
+        env.table("levy_refunds"),
+    )
+    received = (
+        select(func.coalesce(func.sum(receipts.c.amount), 0))
+        .select_from(receipts.join(installments, installments.c.id == receipts.c.installment_id))
+        .where(installments.c.levy_id == levy.id)
+        .scalar_subquery()
+    )
+    refunded = (
+        select(func.coalesce(func.sum(refunds.c.amount), 0))
+        .where(refunds.c.levy_id == levy.id)
+        .scalar_subquery()
+    )
+    over = received - (levy.annual_premium - levy.reduction_amount) - refunded
+    return cast(func.greatest(over, 0), BigInteger)
+
+
+def lapsed_amount_sql(levy: Any, env: Env) -> Any:
+    """Outstanding amount of the levy's installments whose claim has lapsed (時効消滅) on the request date."""
+    installments = env.table("levy_installments")
+    outstanding = func.greatest(installments.c.amount - paid_sql(installments.c, env), 0)
+    return cast(
+        select(func.coalesce(func.sum(outstanding), 0))
+        .where(installments.c.levy_id == levy.id, lapsed_sql(installments.c, env))
+        .scalar_subquery(),
+        BigInteger,
+    )
+
+
 @strawberry.type(description="期別 — one installment of a levy with its due date (納期限).")
 @table("levy_installments", derived={"paid_amount": paid_sql})
 class LevyInstallment:
     pk: strawberry.Private[int]
+    id: strawberry.ID = column(description="The installment id (what a reminder names).")
     assessment_year: int = column(description="調定年度")
     period: int = column(description="期別 (1-12)")
     due_on: dt.date = column(description="納期限")
@@ -127,6 +183,11 @@ class LevyInstallment:
         outstanding_sql, description="amount − paidAmount, never below 0 (yen)."
     )
     status: InstallmentStatus = expression(status_sql, description="State on the request date.")
+    lapses_on: dt.date = expression(
+        lapses_on_sql,
+        description="時効 — the claim lapses this day (2 years after the due date or the last 督促).",
+    )
+    lapsed: bool = expression(lapsed_sql, description="The claim has lapsed on the request date.")
     receipts: list[LevyReceipt] = relation(
         "installment_id", order_by=("paid_on", "id"), description="収納 — receipts, oldest first."
     )
@@ -139,6 +200,7 @@ class LevyInstallment:
 @table("levies")
 class Levy:
     pk: strawberry.Private[int]
+    id: strawberry.ID = column(description="The levy id (what its writes name).")
     fiscal_year: int = column(description="賦課年度")
     levied_on: dt.date = column(description="賦課期日")
     income_stage: IncomeStage = column(description="所得段階")
@@ -157,3 +219,12 @@ class Levy:
     arrears_amount: int = expression(
         arrears_sql, description="滞納額 — outstanding amount of the installments past their due date (yen)."
     )
+    overpaid_amount: int = expression(
+        overpaid_sql,
+        description="過誤納額 — received beyond the premium after reduction, less refunds (0 if none).",
+    )
+    lapsed_amount: int = expression(
+        lapsed_amount_sql, description="時効消滅額 — outstanding amount whose claim has lapsed."
+    )
+    version: int = column(description="Changes with every write of the levy or what it holds.")
+    history: list[RecordChange] = history_of("levies")

@@ -29,6 +29,8 @@ from .duties import (
 )
 from .enums import CareLevel, InsuredCategory, MoveReason, Relationship, ResidentStatus, Sex
 from .errors import BadUserInput
+from .history import RecordChange, history_of
+from .individual_numbers import IdentityCheck
 from .levies import Levy
 from .qualifications import Qualification
 from .sources import column, embedded, individual_number, related, relation, table
@@ -171,6 +173,9 @@ class Person:
         directives=requires_duty(REVIEW_PROVISIONS),  # only the roles that review provisions see the flag
     )
     special_notes: str | None = column(description="特記事項")
+    version: int = column(
+        description="Changes with every write of the person; a write names the one it read."
+    )
 
     individual_number: str | None = individual_number(  # requires duty: number_use
         "individual_number_enc",
@@ -181,6 +186,13 @@ class Person:
     household: Household = embedded(description="世帯 — the household and the person's place in it")
     moves: list[ResidentMove] = relation(
         "person_id", order_by=("moved_on", "id"), description="住民異動 — moves, oldest first."
+    )
+    history: list[RecordChange] = history_of("persons")
+    identity_checks: list[IdentityCheck] = relation(
+        "person_id",
+        order_by=("id",),
+        description="本人確認 — the checks the individual number was taken in with, oldest first.",
+        directives=requires_duty(NUMBER_USE),
     )
     qualifications: list[Qualification] = relation(
         "person_id",

@@ -8,6 +8,7 @@ import datetime as dt
 import strawberry
 
 from .enums import CertificateKind, InsuredCategory, QualificationEventReason
+from .history import RecordChange, history_of
 from .sources import column, relation, table
 
 __all__ = ["CertificateIssuance", "CopayRatio", "FacilityAdmission", "Qualification", "QualificationEvent"]
@@ -53,6 +54,7 @@ class FacilityAdmission:
 @table("qualifications")
 class Qualification:
     pk: strawberry.Private[int]
+    id: strawberry.ID = column(description="The qualification id (what its writes name).")
     insured_number: str = column(description="被保険者番号 (10 digits)")
     category: InsuredCategory = column(description="被保険者区分")
     first_category_on: dt.date | None = column(description="一号該当日")
@@ -66,6 +68,7 @@ class Qualification:
     boundary_layer: bool = column(description="境界層該当")
     boundary_layer_since: dt.date | None = column(description="境界層該当日")
     domicile_exception: bool = column(description="住所地特例")
+    version: int = column(description="Changes with every write of the qualification.")
 
     events: list[QualificationEvent] = relation(
         "qualification_id", order_by=("occurred_on", "id"), description="資格異動 — changes, oldest first."
@@ -85,3 +88,4 @@ class Qualification:
         order_by=("admitted_on desc", "id desc"),
         description="施設入所 — admissions, newest first.",
     )
+    history: list[RecordChange] = history_of("qualifications")

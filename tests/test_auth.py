@@ -43,6 +43,13 @@ ISSUER = "https://idp.city.example/realms/kaigo"
 AUDIENCE = "kaigo-graph"
 T0 = 1_750_000_000.0
 ALL_READS = {"read_persons", "read_qualifications", "read_certifications", "read_benefits", "read_levies"}
+SECTION_WRITES = {  # issue 18: the section's officers keep the file current
+    "write_residents",
+    "write_qualifications",
+    "write_certifications",
+    "write_levies",
+    "write_benefits",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,7 +205,15 @@ async def test_valid_tokens_are_accepted(verifier: TokenVerifier, keys: Keys, wh
     assert principal.subject == "staff-0042"
     assert principal.roles == frozenset({"kaigo_number_officer"})
     assert principal.duties == frozenset(
-        {"number_use", "inquire", "handle_subject_requests", "read_legal_bases", *ALL_READS}
+        {
+            "number_use",
+            "inquire",
+            "handle_subject_requests",
+            "read_legal_bases",
+            *ALL_READS,
+            *SECTION_WRITES,
+            "write_individual_numbers",
+        }
     )
     assert principal.client_name == "frontend"
     assert principal.department is None
@@ -206,7 +221,7 @@ async def test_valid_tokens_are_accepted(verifier: TokenVerifier, keys: Keys, wh
 
 async def test_audience_list_containing_ours_is_accepted(verifier: TokenVerifier, keys: Keys) -> None:
     token = sign(keys.ec, "ES256", claims(aud=["other-api", AUDIENCE]))
-    assert (await verifier.authenticate(bearer(token))).duties == frozenset(ALL_READS)
+    assert (await verifier.authenticate(bearer(token))).duties == frozenset({*ALL_READS, *SECTION_WRITES})
 
 
 async def test_duties_claim_is_ignored(verifier: TokenVerifier, keys: Keys) -> None:

@@ -21,6 +21,7 @@ import resolvers.introspection
 import resolvers.limits
 import schema.conflicts
 import schema.errors
+import schema.writes
 from api.cli import main
 from api.http_surface import preferred_language
 from schema.errors import JA_BY_CODE, JA_BY_REASON, InputReason
@@ -35,7 +36,14 @@ JAPANESE = re.compile(r"[ぁ-んァ-ヶ一-龯]")
 
 def _codes() -> set[str]:
     """Every error code the server answers with: the constants of the modules that define them."""
-    modules = (schema.errors, schema.conflicts, resolvers.errors, resolvers.limits, resolvers.introspection)
+    modules = (
+        schema.errors,
+        schema.conflicts,
+        schema.writes,
+        resolvers.errors,
+        resolvers.limits,
+        resolvers.introspection,
+    )
     found = {"UNAUTHENTICATED"}
     for module in (*modules, api.refusals, api.guards, api.audit):
         found |= {v for k, v in vars(module).items() if k.isupper() and isinstance(v, str) and v == k}

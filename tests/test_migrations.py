@@ -54,4 +54,4 @@ async def test_every_code_of_the_data_file_is_in_the_database(migrated_conn) -> 
 
 
 def test_single_head() -> None:
-    assert head_revision() == "0010"
+    assert head_revision() == "0015"

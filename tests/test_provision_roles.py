@@ -36,6 +36,38 @@ WORKFLOW_QUERIES = {
     "reviewedTransfers",
 }
 SUBJECT_REQUESTS = {"receiveSubjectRequest", "discloseToSubject", "answerSubjectRequest"}
+# the section's officers keep the file current (issue 18)
+SECTION_WRITES = {
+    "recordResidentChange",
+    "closeResidentChangeReview",
+    "acquireQualification",
+    "loseQualification",
+    "changeInsuredCategory",
+    "startDomicileException",
+    "endDomicileException",
+    "setExemption",
+    "issueCertificate",
+    "determineCopayRatio",
+    "applyForCertification",
+    "recordSurvey",
+    "recordDoctorOpinion",
+    "recordPrimaryJudgement",
+    "recordCommitteeJudgement",
+    "decideCertification",
+    "postponeCertification",
+    "cancelCertification",
+    "assessPremium",
+    "postReceipt",
+    "sendReminder",
+    "reducePremium",
+    "refundOverpayment",
+    "applyForReimbursement",
+    "decideReimbursement",
+    "applyForHighCostBenefit",
+    "decideHighCostBenefit",
+    "certifyCostLimit",
+}
+NUMBER_WRITES = {"recordIndividualNumber"}  # number-use roles only
 CHIEF = {
     "confirmProvision",
     "decideTransferPermission",
@@ -45,11 +77,13 @@ CHIEF = {
     "decideSubjectRequest",
     "liftSuspension",
     *SUBJECT_REQUESTS,
+    *SECTION_WRITES,
+    *NUMBER_WRITES,
 }
 # role → (mutations, workflow queries)
 EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "kaigo_number_officer": (
-        {"recordInquiry", "recordInquiryResponse", *SUBJECT_REQUESTS},
+        {"recordInquiry", "recordInquiryResponse", *SUBJECT_REQUESTS, *SECTION_WRITES, *NUMBER_WRITES},
         {"legalBases", "provisionRecords", "subjectRequests", "inquiries"},
     ),
     "kaigo_section_chief": (
@@ -63,7 +97,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
             "inquiries",
         },
     ),
-    "kaigo_officer": (set(), set()),
+    "kaigo_officer": (SECTION_WRITES, set()),
     "kenko_choju_officer": (set(), set()),
     "shido_kansa_officer": (set(), set()),
     "intermediate_server": ({"provideInformation"}, {"legalBases"}),

@@ -21,6 +21,13 @@ from policies.roles import (
 )
 
 ALL_READS = {"read_persons", "read_qualifications", "read_certifications", "read_benefits", "read_levies"}
+SECTION_WRITES = {  # the section's officers keep the file current (issue 18)
+    "write_residents",
+    "write_qualifications",
+    "write_certifications",
+    "write_levies",
+    "write_benefits",
+}
 
 EXPECTED = {
     # no provide_information for staff: III-6 リスク2, only the intermediate server provides (issue 15)
@@ -30,8 +37,10 @@ EXPECTED = {
         "handle_subject_requests",
         "read_legal_bases",
         *ALL_READS,
+        *SECTION_WRITES,
+        "write_individual_numbers",
     },
-    "kaigo_officer": set(ALL_READS),
+    "kaigo_officer": {*ALL_READS, *SECTION_WRITES},
     "kaigo_section_chief": {
         "number_use",
         "review_provisions",
@@ -41,6 +50,8 @@ EXPECTED = {
         "decide_subject_requests",
         "read_legal_bases",
         *ALL_READS,
+        *SECTION_WRITES,
+        "write_individual_numbers",
     },
     "kenko_choju_officer": {"read_persons", "read_qualifications", "read_certifications"},
     "shido_kansa_officer": {"read_persons", "read_certifications", "read_benefits"},
@@ -74,6 +85,8 @@ def test_role_and_duty_names() -> None:
         "handle_subject_requests",
         "decide_subject_requests",
         "read_legal_bases",
+        *SECTION_WRITES,
+        "write_individual_numbers",
     } == DUTY_NAMES
 
 
@@ -102,7 +115,9 @@ def test_union_of_several_roles() -> None:
     assert duties_for(["kenko_choju_officer", "shido_kansa_officer"]) == frozenset(
         {"read_persons", "read_qualifications", "read_certifications", "read_benefits"}
     )
-    assert duties_for(["kaigo_officer", "security_auditor"]) == frozenset({*ALL_READS, "read_audit"})
+    assert duties_for(["kaigo_officer", "security_auditor"]) == frozenset(
+        {*ALL_READS, *SECTION_WRITES, "read_audit"}
+    )
     assert duties_for([]) == frozenset()
 
 
@@ -145,7 +160,7 @@ def test_principal_from_claims_derives_duties_from_policy() -> None:
     assert p == Principal(
         subject="u-1",
         roles=frozenset({"kaigo_officer"}),
-        duties=frozenset(ALL_READS),
+        duties=frozenset({*ALL_READS, *SECTION_WRITES}),
         department=None,
         client_name="frontend",
     )

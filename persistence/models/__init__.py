@@ -34,6 +34,7 @@ from .qualifications import (
     Qualification,
     QualificationEvent,
 )
+from .writes import ClaimLine, IdentityCheck, RecordHistory, ResidentChange, WriteRequest
 
 __all__ = [
     "CODE_TABLES",
@@ -43,6 +44,7 @@ __all__ = [
     "CarePlanNotification",
     "CertificateIssuance",
     "Certification",
+    "ClaimLine",
     "ClaimResult",
     "CombinedBenefit",
     "CommunityEligibility",
@@ -50,6 +52,7 @@ __all__ = [
     "CostReduction",
     "FacilityAdmission",
     "HighCostBenefit",
+    "IdentityCheck",
     "Inquiry",
     "Levy",
     "LevyInstallment",
@@ -61,9 +64,12 @@ __all__ = [
     "Qualification",
     "QualificationEvent",
     "RecipientNotice",
+    "RecordHistory",
     "Reimbursement",
+    "ResidentChange",
     "ResidentMove",
     "SubjectRequest",
     "SubjectRequestEvent",
     "TransferPermission",
+    "WriteRequest",
 ]

@@ -38,6 +38,7 @@ class Reimbursement(Base):
     paid_amount: Mapped[int | None] = yen(nullable=True)  # 支払金額
     reviewed_month: Mapped[dt.date | None]  # 審査年月
     decided_on: Mapped[dt.date | None]  # 支給決定日
+    version: Mapped[int] = mapped_column(server_default="1")  # optimistic concurrency (record_history)
 
     __table_args__ = (
         _month("service_month"),
@@ -68,6 +69,7 @@ class HighCostBenefit(Base):
     paid_amount: Mapped[int] = yen()  # 高額支給額
     payment_method: Mapped[str] = code("payment_method")
     decided_on: Mapped[dt.date | None]
+    version: Mapped[int] = mapped_column(server_default="1")  # optimistic concurrency (record_history)
 
     __table_args__ = (
         _month("service_month"),

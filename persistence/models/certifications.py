@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Index, SmallInteger, String, Text
+from sqlalchemy import CheckConstraint, Computed, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, code, person_fk, pk
+
+STATUS_SQL = (  # the case's state from its dates (policies/certifications.py status_of: the same rule)
+    "CASE WHEN cancelled_on IS NOT NULL THEN 'CANCELLED' WHEN decided_on IS NOT NULL THEN 'DECIDED'"
+    " WHEN secondary_judged_on IS NOT NULL THEN 'COMMITTEE_JUDGED'"
+    " WHEN primary_judged_on IS NOT NULL THEN 'PRIMARY_JUDGED' ELSE 'APPLIED' END"
+)
 
 
 class Certification(Base):
@@ -51,6 +57,7 @@ class Certification(Base):
     review_scheduled_on: Mapped[dt.date | None]  # 審査予定日
     secondary_judged_on: Mapped[dt.date | None]  # 二次審査日
     committee_opinion: Mapped[str | None] = mapped_column(Text)  # 審査会意見
+    secondary_level: Mapped[str | None] = code("care_level", nullable=True)  # 二次判定結果 (until decided)
     # 決定
     care_level: Mapped[str | None] = code("care_level", nullable=True, index=True)  # 二次審査要介護区分
     decided_on: Mapped[dt.date | None]  # 要介護認定日
@@ -64,6 +71,8 @@ class Certification(Base):
     postponement_notice_on: Mapped[dt.date | None]  # 処分延期通知書発行日
     postponement_expected_on: Mapped[dt.date | None]
     cancelled_on: Mapped[dt.date | None]  # 認定取消日
+    version: Mapped[int] = mapped_column(server_default="1")  # optimistic concurrency (record_history)
+    status: Mapped[str] = mapped_column(String(20), Computed(STATUS_SQL, persisted=True))
 
     __table_args__ = (
         CheckConstraint("received_on >= applied_on", name="received_after_applied"),
@@ -82,6 +91,12 @@ class Certification(Base):
         ),
         CheckConstraint("cancelled_on IS NULL OR cancelled_on >= applied_on", name="cancelled_after_applied"),
         Index("ix_certifications_person_valid", "person_id", "valid_from"),
+        # the work queue: open cases by application day (pendingCertifications)
+        Index(
+            "ix_certifications_open",
+            "applied_on",
+            postgresql_where="status IN ('APPLIED', 'PRIMARY_JUDGED', 'COMMITTEE_JUDGED')",
+        ),
     )
 
 

@@ -26,6 +26,7 @@ class Levy(Base):
     pension_payer: Mapped[str | None] = code("pension_payer", nullable=True)  # 特徴年金情報
     corrected_on: Mapped[dt.date | None]  # 賦課更正日
     correction_reason: Mapped[str | None] = code("levy_correction_reason", nullable=True)
+    version: Mapped[int] = mapped_column(server_default="1")  # optimistic concurrency (record_history)
 
     __table_args__ = (
         UniqueConstraint("person_id", "fiscal_year"),

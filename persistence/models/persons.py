@@ -50,6 +50,7 @@ class Person(Base):
     special_notes: Mapped[str | None] = mapped_column(Text)  # 特記事項
     # 自動応答不可: provisions about this person wait for staff confirmation (e.g. protection measures).
     no_automatic_response: Mapped[bool] = mapped_column(default=False, server_default="false")
+    version: Mapped[int] = mapped_column(server_default="1")  # optimistic concurrency (record_history)
     created_at: Mapped[dt.datetime] = created_at()
 
     __table_args__ = (

@@ -34,6 +34,7 @@ class Qualification(Base):
     boundary_layer: Mapped[bool] = mapped_column(default=False, server_default="false")  # 境界層該当
     boundary_layer_since: Mapped[dt.date | None]
     domicile_exception: Mapped[bool] = mapped_column(default=False, server_default="false")  # 住所地特例
+    version: Mapped[int] = mapped_column(server_default="1")  # optimistic concurrency (record_history)
 
     __table_args__ = (
         CheckConstraint(r"insured_number ~ '^[0-9]{10}$'", name="insured_number_digits"),

@@ -409,7 +409,7 @@ class _Build:
         # revealed among the touched, the roles sorted by the caller, no decision, no error. Its content
         # is hashed by the database as the server hashes it (audit_content_hash, migration 0008) and
         # appended through the chain's lock (audit_append_linked, 0010), which answers with the link.
-        fields = (
+        fields: tuple[Any, ...] = (
             p["a_occurred_at"],
             p["a_subject"],
             p["a_roles"],
