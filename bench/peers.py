@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -61,6 +62,7 @@ async def main(args: argparse.Namespace) -> int:
     wrk = Wrk(ensure_wrk(), tmp, run_tag=f"p{random.randrange(16**6):06x}")
     today = date.today()
     kaigo: Server | None = None
+    unaudited: Server | None = None
     keep = args.keep_logs
     try:
         with database_server(tmp) as dbs:
@@ -81,6 +83,9 @@ async def main(args: argparse.Namespace) -> int:
             )
             _log(f"start kaigo ({args.workers} workers)")
             kaigo = Server(config, "kaigo").start()
+            if args.unaudited:
+                _log("start kaigo with the audit trail off (the trail's share of the gap)")
+                unaudited = Server(replace(config, audit=False), "kaigo-unaudited").start()
             comparison = peer.Comparison(
                 dsn=dsn,
                 postgres_cpu=lambda: dbs.cpu_seconds(database),
@@ -93,17 +98,21 @@ async def main(args: argparse.Namespace) -> int:
                 slice_s=slice_s,
                 pairs=pairs,
                 check_persons=args.check,
+                unaudited=unaudited,
             )
             result = await peer.compare(comparison, runtime, _log)
             result["insured"] = insured
             kaigo.stop()
+            if unaudited is not None:
+                unaudited.stop()
             await dbs.drop_created()
     except BaseException:
         keep = True  # a failed run keeps the servers' logs
         raise
     finally:
-        if kaigo is not None:
-            kaigo.stop()
+        for server in (kaigo, unaudited):
+            if server is not None:
+                server.stop()
         if keep:
             print(f"server logs kept in {tmp}", file=sys.stderr)
         else:
@@ -126,5 +135,11 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2, help="worker processes of each server (2)")
     parser.add_argument("--check", type=int, default=20, help="persons whose answers are compared (20)")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--no-unaudited",
+        dest="unaudited",
+        action="store_false",
+        help="skip the side of kaigo with the audit trail off",
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the temp dir (server logs)")
     sys.exit(asyncio.run(main(parser.parse_args())))

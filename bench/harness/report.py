@@ -237,5 +237,18 @@ def peers_markdown(p: dict[str, Any]) -> list[str]:
         met = ratios.get("met", {}).get(key)
         op, target = TARGETS[key]
         out.append(f"| {label} | {shown} | {op} {target:g} | {'met' if met else 'not met'} |")
+    off = ratios.get("unaudited")
+    if off:
+        out += [
+            "",
+            "Without the audit trail (kaigo_unaudited, for the record — PostGraphile keeps none; not a target):",
+            "",
+            "| figure (all slices) | value |",
+            "|---|---:|",
+            f"| person detail, CPU per request vs PostGraphile | ×{_f(off['detail_cpu_vs_postgraphile'], 2)} |",
+            f"| kana search, CPU per request vs PostGraphile | ×{_f(off['search_cpu_vs_postgraphile'], 2)} |",
+            f"| the trail's share of kaigo's CPU, person detail | {_f(100 * off['detail_cpu_trail_share'], 0)} % |",
+            f"| the trail's share of kaigo's CPU, kana search | {_f(100 * off['search_cpu_trail_share'], 0)} % |",
+        ]
     out += ["", p["method"], ""]
     return out
