@@ -85,7 +85,7 @@ async def main(args: argparse.Namespace) -> int:
             kaigo = Server(config, "kaigo").start()
             if args.unaudited:
                 _log("start kaigo with the audit trail off (the trail's share of the gap)")
-                unaudited = Server(replace(config, audit=False), "kaigo-unaudited").start()
+                unaudited = Server(replace(config, audit=False, nodelay=True), "kaigo-unaudited").start()
             comparison = peer.Comparison(
                 dsn=dsn,
                 postgres_cpu=lambda: dbs.cpu_seconds(database),
