@@ -89,7 +89,12 @@ class CertificationPostponement:
     expected_on: dt.date | None = column("postponement_expected_on", description="見込み日")
 
 
-@strawberry.enum(description="The state of a certification case (policies/certifications.py).")
+@strawberry.enum(
+    description=(
+        "The state of a certification case, from its dates: APPLIED → PRIMARY_JUDGED → COMMITTEE_JUDGED → "
+        "DECIDED, or CANCELLED from any of them. A step the state does not allow is INVALID_TRANSITION."
+    )
+)
 class CertificationStatus(enum.Enum):
     APPLIED = strawberry.enum_value("APPLIED", description="申請受理 — survey and doctor's opinion under way")
     PRIMARY_JUDGED = strawberry.enum_value("PRIMARY_JUDGED", description="一次判定済")

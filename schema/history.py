@@ -28,8 +28,10 @@ class RecordChange:
     version: int = column(description="The record's version after this change")
     field: str = column(description="The column changed (snake_case, as the table names it)")
     old_value: str | None = column(description="null when the record was made by this change")
-    new_value: str | None = column()
-    changed_at: dt.datetime = column()
+    new_value: str | None = column(
+        description="The value after the change (null: cleared; an individual number's change: both null)"
+    )
+    changed_at: dt.datetime = column(description="When the change was written")
     changed_by: str = column(description="The token's subject, or the feed's actor")
     operation: str = column(description="The mutation or feed command")
     source: str | None = column(description="The request id, or the feed id and line")
