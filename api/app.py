@@ -102,7 +102,12 @@ def create_app(runtime: Runtime) -> Starlette:
         authenticator=runtime.authenticator,
         graphql_ide=runtime.graphql_ide,
         documents=documents,
-        audit=AuditTrail(runtime.database, enabled=runtime.audit_enabled, sealer=runtime.sealer),
+        audit=AuditTrail(
+            runtime.database,
+            enabled=runtime.audit_enabled,
+            sealer=runtime.sealer,
+            durable_reads=runtime.audit_durable_reads,
+        ),
         guards=runtime.guards,
         introspection_roles=runtime.introspection_roles,
         planned_reads=runtime.planned_reads,

@@ -41,12 +41,26 @@ log = logging.getLogger("kaigo.audit")
 class AuditTrail:
     """Writes the entries. ``enabled=False`` exists for the overhead benchmark only, never in production."""
 
-    def __init__(self, database: Database, *, enabled: bool = True, sealer: Sealer | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        enabled: bool = True,
+        sealer: Sealer | None = None,
+        durable_reads: bool = True,
+    ) -> None:
         if not enabled and os.environ.get("KAIGO_ENV") == "production":
             raise SystemExit("the audit trail cannot be disabled in production")
         self.database = database
         self.enabled = enabled
         self.sealer = sealer  # seals each entry once committed (persistence/audit.py)
+        # KAIGO_AUDIT_READ_COMMIT. durable: a read is answered once its entry is on the disk (a WAL flush
+        # per read). async: once committed; the commit reaches the disk within PostgreSQL's
+        # wal_writer_delay (×3 at most), so a crash of PostgreSQL or the machine in that window loses
+        # the entries of reads already answered. Writes (mutations) and failed attempts: always durable.
+        # A later durable commit (a write, a seal, a checkpoint) carries every earlier entry with it: the
+        # trail and its seals survive a crash as a prefix, never with a seal of a lost entry.
+        self.durable_reads = durable_reads
 
     def due(self, ctx: Context) -> bool:
         return self.enabled and (ctx.operation_type is OperationType.MUTATION or ctx.audit.personal_data)
@@ -65,7 +79,8 @@ class AuditTrail:
             return
         try:
             entry = await self._entry(db, ctx, result, started_at=started_at, document_id=document_id)
-            await append(db, entry, sealer=self.sealer)
+            durable = self.durable_reads or entry.operation_type != "query"
+            await append(db, entry, sealer=self.sealer, durable=durable)
         except Exception as exc:
             log.error("audit entry not written: %s", type(exc).__name__)
             raise Refusal(503, AUDIT_UNAVAILABLE, "The audit trail is unavailable; nothing was done") from exc

@@ -123,7 +123,13 @@ class PlannedReads:
             if len(plans) >= _PLANS_KEPT:
                 plans.clear()
             try:
-                plans[key] = plan_read(schema, document.node, name, audited=self.audit.enabled)
+                plans[key] = plan_read(
+                    schema,
+                    document.node,
+                    name,
+                    audited=self.audit.enabled,
+                    durable=self.audit.durable_reads,
+                )
             except Declined as declined:
                 log.debug("planner declines %s: %s", document.operation_name or "-", declined)
                 plans[key] = None

@@ -33,6 +33,7 @@ class Runtime:
     trusted_clients: frozenset[str] = frozenset()  # KAIGO_TRUSTED_CLIENTS
     document_recheck_seconds: float = 5.0
     audit_enabled: bool = True  # False only for the audit-overhead benchmark; refused in production
+    audit_durable_reads: bool = True  # KAIGO_AUDIT_READ_COMMIT=durable (api/audit.py)
     planned_reads: bool = True  # False: every query through strawberry's executor (benchmarks, tests)
     cors_origins: tuple[str, ...] = ()  # KAIGO_CORS_ORIGINS: browser origins allowed to call the API
     cors_localhost: bool = False  # development: also http://localhost:* and http://127.0.0.1:* (Vite …)
@@ -160,6 +161,7 @@ def build_runtime(settings: Settings) -> Runtime:
             request_timeout_seconds=settings.request_timeout_seconds,
         ),
         sealer=Sealer(key),
+        audit_durable_reads=settings.audit_read_commit == "durable",
         seal_seconds=settings.audit_seal_seconds,
         checkpointer=build_checkpointer(settings, key),
         embedded_state=settings.embedded_state,

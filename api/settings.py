@@ -31,6 +31,14 @@ def _names(name: str) -> frozenset[str]:
     return _split(os.environ.get(name, ""))
 
 
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when unset)."""
+    value = os.environ.get(name) or choices[0]
+    if value not in choices:
+        raise SystemExit(f"{name} must be one of: {', '.join(choices)}")
+    return value
+
+
 def _introspection_roles(env: Mapping[str, str]) -> frozenset[str] | None:
     """KAIGO_INTROSPECTION_ROLES: ``*`` (every role), or the roles allowed, comma-separated. Unset:
     every role in development, none in production."""
@@ -80,6 +88,7 @@ class Settings:
     audit_s3_endpoint: str | None = None  # an S3-compatible server's URL (MinIO …); unset: AWS
     audit_checkpoint_seconds: int = 300  # how often the heads of the chains are signed
     audit_seal_seconds: int = 1  # how often each worker writes its queued seals
+    audit_read_commit: str = "durable"  # a read's entry on the disk before its answer, or "async"
     header_timeout_seconds: int = 10  # a request's headers must arrive within this (then 408, closed)
     body_timeout_seconds: int = 60  # and its body within this after them
     max_connections: int = 1000  # open connections per worker; more are closed at once (503)
@@ -137,6 +146,7 @@ class Settings:
             audit_s3_endpoint=env.get("KAIGO_AUDIT_S3_ENDPOINT") or None,
             audit_checkpoint_seconds=_int("KAIGO_AUDIT_CHECKPOINT_SECONDS", 300),
             audit_seal_seconds=_int("KAIGO_AUDIT_SEAL_SECONDS", 1),
+            audit_read_commit=_choice("KAIGO_AUDIT_READ_COMMIT", ("durable", "async")),
             header_timeout_seconds=_int("KAIGO_HEADER_TIMEOUT_SECONDS", 10),
             body_timeout_seconds=_int("KAIGO_BODY_TIMEOUT_SECONDS", 60),
             max_connections=_int("KAIGO_MAX_CONNECTIONS", 1000),

@@ -63,6 +63,7 @@ async def main(args: argparse.Namespace) -> int:
     today = date.today()
     kaigo: Server | None = None
     unaudited: Server | None = None
+    async_reads: Server | None = None
     keep = args.keep_logs
     try:
         with database_server(tmp) as dbs:
@@ -83,6 +84,10 @@ async def main(args: argparse.Namespace) -> int:
             )
             _log(f"start kaigo ({args.workers} workers)")
             kaigo = Server(config, "kaigo").start()
+            if args.async_reads:
+                _log("start kaigo with KAIGO_AUDIT_READ_COMMIT=async")
+                env = {**config.extra_env, "KAIGO_AUDIT_READ_COMMIT": "async"}
+                async_reads = Server(replace(config, extra_env=env), "kaigo-async-reads").start()
             if args.unaudited:
                 _log("start kaigo with the audit trail off (the trail's share of the gap)")
                 unaudited = Server(replace(config, audit=False, nodelay=True), "kaigo-unaudited").start()
@@ -99,18 +104,20 @@ async def main(args: argparse.Namespace) -> int:
                 pairs=pairs,
                 check_persons=args.check,
                 unaudited=unaudited,
+                async_reads=async_reads,
             )
             result = await peer.compare(comparison, runtime, _log)
             result["insured"] = insured
             kaigo.stop()
-            if unaudited is not None:
-                unaudited.stop()
+            for extra in (unaudited, async_reads):
+                if extra is not None:
+                    extra.stop()
             await dbs.drop_created()
     except BaseException:
         keep = True  # a failed run keeps the servers' logs
         raise
     finally:
-        for server in (kaigo, unaudited):
+        for server in (kaigo, unaudited, async_reads):
             if server is not None:
                 server.stop()
         if keep:
@@ -140,6 +147,11 @@ if __name__ == "__main__":
         dest="unaudited",
         action="store_false",
         help="skip the side of kaigo with the audit trail off",
+    )
+    parser.add_argument(
+        "--async-reads",
+        action="store_true",
+        help="also a side of kaigo with KAIGO_AUDIT_READ_COMMIT=async",
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the temp dir (server logs)")
     sys.exit(asyncio.run(main(parser.parse_args())))

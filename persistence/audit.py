@@ -306,21 +306,27 @@ def _forget_seals(session: Session, transaction: Any) -> None:
         session.info.pop(_PENDING_SEALS, None)
 
 
-_APPEND: Final = (
-    "SELECT seq, chain, link, prev_hash, hash FROM audit_append_linked("
-    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14)"
+_ARGUMENTS: Final = "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14)"
+_APPEND: Final = "SELECT seq, chain, link, prev_hash, hash FROM audit_append_linked" + _ARGUMENTS
+# The same, its transaction committing without waiting for the disk (set for the transaction only).
+_APPEND_ASYNC: Final = (
+    "SELECT seq, chain, link, prev_hash, hash, set_config('synchronous_commit', 'off', true) AS commit"
+    " FROM audit_append_linked" + _ARGUMENTS
 )
 
 
-async def append(db: Executor, entry: AuditEntry, *, sealer: Sealer | None = None) -> Appended:
+async def append(
+    db: Executor, entry: AuditEntry, *, sealer: Sealer | None = None, durable: bool = True
+) -> Appended:
     """Append ``entry`` in the caller's transaction: one statement, whose chain lock is held to the
     commit. The unique (chain, link) is the backstop should a writer ever skip the lock: it fails
-    instead of forking the chain. With ``sealer`` (``db`` then a session), the link is checked now
+    instead of forking the chain. ``durable=False``: the transaction's commit does not wait for its WAL
+    to reach the disk (a read's entry under KAIGO_AUDIT_READ_COMMIT=async). With ``sealer`` (``db`` then a session), the link is checked now
     (:class:`UnexpectedLink` fails the transaction) and the seal queued when the session commits."""
     row = entry.row()
     record = await driver_fetchrow(
         db,  # type: ignore[arg-type]  # an Executor is one of the three driver_fetchrow takes
-        _APPEND,
+        _APPEND if durable else _APPEND_ASYNC,
         row["occurred_at"],
         row["subject"],
         row["roles"],

@@ -583,6 +583,7 @@ async def rotate(
 # --- the comparison ----------------------------------------------------------------------------------
 
 UNAUDITED = "kaigo_unaudited"  # the side of kaigo with the audit trail off
+ASYNC_READS = "kaigo_async_reads"  # the side of kaigo with KAIGO_AUDIT_READ_COMMIT=async
 
 TARGETS = {
     "detail_cpu_vs_postgraphile": ("≤", 1.0),
@@ -631,8 +632,26 @@ def ratios(detail: dict[str, dict[str, Any]], search: dict[str, dict[str, Any]])
         if all(UNAUDITED in r for r in (*detail.values(), *search.values()))
         else None
     )
+    async_reads = (
+        {
+            "detail_cpu_vs_postgraphile": _ratio(
+                cpu_all(detail, ASYNC_READS), cpu_all(detail, "postgraphile")
+            ),
+            "search_cpu_vs_postgraphile": _ratio(
+                cpu_all(search, ASYNC_READS), cpu_all(search, "postgraphile")
+            ),
+            "detail_cpu_vs_floor": _ratio(cpu_all(detail, ASYNC_READS), cpu_all(detail, "floor")),
+            f"detail_throughput_vs_postgraphile_at_{top}": _ratio(
+                detail[top][ASYNC_READS]["rps"], detail[top]["postgraphile"]["rps"]
+            ),
+            f"detail_p99_ms_at_{top}": detail[top][ASYNC_READS]["p99_ms"],
+        }
+        if all(ASYNC_READS in r for r in (*detail.values(), *search.values()))
+        else None
+    )
     out: dict[str, Any] = {
         "unaudited": unaudited,
+        "async_reads": async_reads,
         "detail_cpu_vs_postgraphile": _ratio(cpu_all(detail, "kaigo"), cpu_all(detail, "postgraphile")),
         "detail_cpu_vs_floor": _ratio(cpu_all(detail, "kaigo"), cpu_all(detail, "floor")),
         f"detail_throughput_vs_postgraphile_at_{top}": _ratio(
@@ -682,6 +701,8 @@ class Comparison:
     # kaigo with the audit trail off (harness.variants): how much of the gap to PostGraphile, which
     # keeps no trail, is the trail's; shown beside the figures, never one of them
     unaudited: ProcessTree | None = None
+    # kaigo with KAIGO_AUDIT_READ_COMMIT=async (a read's entry committed without waiting for the disk)
+    async_reads: ProcessTree | None = None
 
 
 async def compare(
@@ -718,6 +739,8 @@ async def compare(
             ]
             if cmp.unaudited is not None:
                 servers.append(wrk_side(UNAUDITED, cmp.wrk, cmp.unaudited, files[op][0]))
+            if cmp.async_reads is not None:
+                servers.append(wrk_side(ASYNC_READS, cmp.wrk, cmp.async_reads, files[op][0]))
             sides = servers + [floor_side(floor)] * with_floor
             for c in cmp.concurrency:
                 # warm the servers on this operation (plans, caches, pools) before the measured slices

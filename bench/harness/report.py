@@ -250,5 +250,19 @@ def peers_markdown(p: dict[str, Any]) -> list[str]:
             f"| the trail's share of kaigo's CPU, person detail | {_f(100 * off['detail_cpu_trail_share'], 0)} % |",
             f"| the trail's share of kaigo's CPU, kana search | {_f(100 * off['search_cpu_trail_share'], 0)} % |",
         ]
+    fast = ratios.get("async_reads")
+    if fast:
+        out += [
+            "",
+            "With KAIGO_AUDIT_READ_COMMIT=async (kaigo_async_reads: a read's entry committed without waiting "
+            "for the disk; docs/security.md):",
+            "",
+            "| figure (all slices) | value |",
+            "|---|---:|",
+        ]
+        for key, value in fast.items():
+            label = FIGURES.get(key, key)
+            shown = _f(value, 1) if key.startswith("detail_p99") else f"×{_f(value, 2)}"
+            out.append(f"| {label} | {shown} |")
     out += ["", p["method"], ""]
     return out

@@ -56,6 +56,7 @@ class Bound:
 class ReadPlan:
     operation: Operation
     audited: bool
+    durable: bool = True  # the entry's commit waits for the disk (KAIGO_AUDIT_READ_COMMIT=durable)
     _statements: OrderedDict[tuple[Any, ...], Compiled] = field(default_factory=OrderedDict)
     _signatures: tuple[tuple[VariableDefinitionNode, GraphQLVariableSignature], ...] | None = None
 
@@ -70,7 +71,7 @@ class ReadPlan:
     def statement(self, shapes: tuple[Any, ...]) -> Compiled:
         found = self._statements.get(shapes)
         if found is None:
-            found = compile_statement(self.operation, shapes, audited=self.audited)
+            found = compile_statement(self.operation, shapes, audited=self.audited, durable=self.durable)
             self._statements[shapes] = found
             while len(self._statements) > _SHAPES_KEPT:
                 self._statements.popitem(last=False)
@@ -200,7 +201,9 @@ def _decrypt_at(value: Any, path: Sequence[str], vault: NumberVault) -> None:
     _decrypt_at(value.get(head), rest, vault)
 
 
-def plan_read(schema: Any, document: DocumentNode, operation_name: str | None, *, audited: bool) -> ReadPlan:
+def plan_read(
+    schema: Any, document: DocumentNode, operation_name: str | None, *, audited: bool, durable: bool = True
+) -> ReadPlan:
     """The plan of an operation on a role view (strawberry schema) that validated the document; raises
     :class:`Declined` when the planner does not cover it."""
-    return ReadPlan(read_operation(schema, document, operation_name), audited)
+    return ReadPlan(read_operation(schema, document, operation_name), audited, durable)

@@ -394,7 +394,7 @@ class _Build:
 
     # --- the statement -------------------------------------------------------------------------
 
-    def statement(self, audited: bool) -> Any:
+    def statement(self, audited: bool, durable: bool = True) -> Any:
         pairs: list[Any] = []
         for index, (root, shape) in enumerate(zip(self.operation.roots, self.shapes, strict=True)):
             pairs += [text(root.key), self.root(index, root, shape)]
@@ -427,7 +427,12 @@ class _Build:
         entry = func.audit_append_linked(*fields, func.audit_content_hash(*fields)).table_valued(
             "seq", "chain", "link", "prev_hash", "hash"
         )
-        linked = select(entry.c.seq, entry.c.chain, entry.c.link, entry.c.prev_hash, entry.c.hash)
+        columns = [entry.c.seq, entry.c.chain, entry.c.link, entry.c.prev_hash, entry.c.hash]
+        if not durable:
+            # KAIGO_AUDIT_READ_COMMIT=async: this transaction's commit does not wait for its WAL to reach
+            # the disk (set for the transaction only, read at its commit; api/audit.py says what it risks)
+            columns.append(func.set_config("synchronous_commit", "off", true()).label("commit"))
+        linked = select(*columns)
         # an answer about no one is no entry: the append is reached only past this condition
         a = linked.select_from(t).join(entry, true()).where(func.cardinality(t.c.touched) > 0).cte("a")
         return (
@@ -531,11 +536,13 @@ def _cursor(person_id: Any) -> Any:
     return func.rtrim(func.translate(raw, text("+/"), text("-_")), text("="))
 
 
-def compile_statement(operation: Operation, shapes: Sequence[Any], *, audited: bool) -> Compiled:
+def compile_statement(
+    operation: Operation, shapes: Sequence[Any], *, audited: bool, durable: bool = True
+) -> Compiled:
     """The statement of ``operation`` for these root shapes (one per root: a persons root's given
     parameters, else None)."""
     build = _Build(operation, shapes)
-    return _compiled(build.statement(audited), build)
+    return _compiled(build.statement(audited, durable), build)
 
 
 def compile_persons_objects(obj: Obj) -> Compiled:
