@@ -84,9 +84,16 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> None:
+    from persistence.seed import SeedError
+
     with database_url(settings) as url:
         asyncio.run(_migrate(url))
-        asyncio.run(_seed(url, settings, args.persons, args.seed, only_if_empty=False, replace=args.replace))
+        try:
+            asyncio.run(
+                _seed(url, settings, args.persons, args.seed, only_if_empty=False, replace=args.replace)
+            )
+        except SeedError as refused:  # an expected condition (a database already seeded): no traceback
+            raise SystemExit(f"kaigo seed: {refused} (`kaigo seed --replace`)") from None
 
 
 async def _purge(url: str, *, dry_run: bool) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import FieldNode, parse, print_ast
 
 from api.cli import main as kaigo
 from api.documents import document_id
@@ -24,8 +25,26 @@ DEPARTMENT_OPERATIONS = {
     "RequestTransferPermission",
     "DepartmentTransferPermissions",
     "TransferInformation",
+    "ReviewedTransfers",
     "Viewer",
 }
+
+
+def _information(body: str) -> str:
+    """The selection under ``information`` (the items a department's 別表第2 items permit)."""
+    found = [
+        print_ast(node)
+        for node in _fields(parse(body))
+        if isinstance(node, FieldNode) and node.name.value == "information"
+    ]
+    assert len(found) == 1, body
+    return found[0]
+
+
+def _fields(node: Any) -> list[Any]:
+    selections = getattr(getattr(node, "selection_set", None), "selections", None) or []
+    children = list(getattr(node, "definitions", ())) + list(selections)
+    return [*selections, *(f for child in children for f in _fields(child))]
 
 
 def _op(body: str, **kw: Any) -> ManifestOperation:
@@ -45,6 +64,9 @@ def test_each_department_has_an_exact_manifest_valid_for_its_view(department: st
         checked = check(op, client)
         assert checked.accepted, checked.problems
         assert checked.roles == ("receiving_department",)
+    # the persons held back and then confirmed arrive with what a transfer page carries, no more
+    bodies = {op.name: op.body for op in operations}
+    assert _information(bodies["ReviewedTransfers"]) == _information(bodies["TransferInformation"])
 
 
 def test_what_a_check_refuses() -> None:

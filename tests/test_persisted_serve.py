@@ -67,6 +67,15 @@ def test_make_run_registers_the_departments_documents(private_tmp_path: Path) ->
         status = manifest_operation("fukushi_engo", "DepartmentTransferPermissions")
         listed = httpx.get(f"{base}/graphql", params={"documentId": f"sha256:{status['id']}"}, headers=auth)
         assert listed.json() == {"data": {"departmentTransferPermissions": []}}, listed.text
+        # the persons a transfer held back (自動応答不可), once the chief confirmed them: registered too
+        reviewed = manifest_operation("fukushi_engo", "ReviewedTransfers")
+        variables = '{"permissionId": "987654"}'
+        ran = httpx.get(
+            f"{base}/graphql",
+            params={"documentId": f"sha256:{reviewed['id']}", "variables": variables},
+            headers=auth,
+        )
+        assert ran.json()["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "permissionId"}
         free = httpx.post(f"{base}/graphql", json={"query": status["body"]}, headers=auth)
         assert free.status_code == 400
         assert free.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_ID_REQUIRED"

@@ -108,6 +108,9 @@ def test_commands_attach_to_the_embedded_server_kaigo_serve_owns(
     assert "audit trail intact: 1 entries" in verified.stdout and "Traceback" not in verified.stderr
     listed = kaigo(env, "pq", "list")
     assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    seeded = kaigo(env, "seed")  # an expected condition: the server's database holds its city already
+    assert seeded.returncode == 1 and "Traceback" not in seeded.stderr, seeded.stderr
+    assert "already holds" in seeded.stderr and "kaigo seed --replace" in seeded.stderr
     assert proc.poll() is None and httpx.get(f"{base}/readyz").status_code == 200  # left running
 
 

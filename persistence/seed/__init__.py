@@ -96,7 +96,7 @@ async def seed_city(
         if existing:
             if not replace:
                 raise SeedError(
-                    f"the database already holds {existing} persons; seed an empty database or pass replace=True"
+                    f"the database already holds {existing} persons; seed an empty database or replace what it holds"
                 )
             await _truncate(conn)
             say("truncated the data tables")
