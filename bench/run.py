@@ -167,7 +167,7 @@ async def peers(
     insured: int,
     vault: NumberVault,
     wrk: Wrk,
-    serve: Callable[[str, str], Server],
+    serve: Callable[..., Server],
     stop: Callable[[Server], None],
     workers: int,
     tmp: Path,
@@ -181,6 +181,9 @@ async def peers(
         _log(f"peers: skipped: {e}")
         return {"skipped": str(e)}
     kaigo = serve(small["url"], "peers-kaigo")
+    # how much of the gap is the audit trail's, and what KAIGO_AUDIT_READ_COMMIT=async changes
+    unaudited = serve(small["url"], "peers-kaigo-unaudited", audit=False, nodelay=True)
+    async_reads = serve(small["url"], "peers-kaigo-async", env={"KAIGO_AUDIT_READ_COMMIT": "async"})
     try:
         comparison = peer.Comparison(
             dsn=small["dsn"],
@@ -193,10 +196,13 @@ async def peers(
             log_dir=tmp,
             slice_s=slice_s,
             pairs=pairs,
+            unaudited=unaudited,
+            async_reads=async_reads,
         )
         return {**await peer.compare(comparison, runtime, _log), "insured": insured}
     finally:
-        stop(kaigo)
+        for server in (kaigo, unaudited, async_reads):
+            stop(server)
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -266,7 +272,13 @@ async def main(argv: list[str] | None = None) -> int:
     servers: list[Server] = []
 
     def serve(
-        url: str, name: str, *, nodelay: bool = False, audit: bool = True, otlp: str | None = None
+        url: str,
+        name: str,
+        *,
+        nodelay: bool = False,
+        audit: bool = True,
+        otlp: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> Server:
         config = ServerConfig(
             database_url=url,
@@ -278,6 +290,7 @@ async def main(argv: list[str] | None = None) -> int:
             audit=audit,
             nodelay=nodelay,
             otlp_endpoint=otlp,
+            extra_env=env or {},
         )
         server = Server(config, name)
         servers.append(server)
