@@ -626,8 +626,8 @@ def ratios(detail: dict[str, dict[str, Any]], search: dict[str, dict[str, Any]])
         {
             "detail_cpu_vs_postgraphile": _ratio(cpu_all(detail, UNAUDITED), cpu_all(detail, "postgraphile")),
             "search_cpu_vs_postgraphile": _ratio(cpu_all(search, UNAUDITED), cpu_all(search, "postgraphile")),
-            "detail_cpu_trail_share": 1 - _ratio(cpu_all(detail, UNAUDITED), cpu_all(detail, "kaigo")),
-            "search_cpu_trail_share": 1 - _ratio(cpu_all(search, UNAUDITED), cpu_all(search, "kaigo")),
+            "detail_cpu_trail_share": 1 - cpu_all(detail, UNAUDITED) / cpu_all(detail, "kaigo"),
+            "search_cpu_trail_share": 1 - cpu_all(search, UNAUDITED) / cpu_all(search, "kaigo"),
         }
         if all(UNAUDITED in r for r in (*detail.values(), *search.values()))
         else None
