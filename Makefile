@@ -42,14 +42,12 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy api schema resolvers persistence policies
 
-# The committed SDL (schema/sdl/: the whole schema and each role's view, as `kaigo schema` prints them),
-# rewritten from the code. tests/test_schema_sdl.py holds them equal, and asks CHANGELOG.md to name every
-# change that breaks a client.
+# The committed SDL (schema/sdl/: the whole schema, each role's view and the receiving department's once
+# per department, receiving_department.DEPT.graphql, as `kaigo schema [--role R [--department D]]` prints
+# them), rewritten from the code; files of views that no longer exist are removed. tests/test_schema_sdl.py
+# holds them equal, and asks CHANGELOG.md to name every change that breaks a client.
 schema: $(STAMP)
-	$(BIN)/kaigo schema > schema/sdl/full.graphql
-	for role in $$($(BIN)/python -c 'from policies.roles import ROLE_NAMES; print(*sorted(ROLE_NAMES))'); do \
-	  $(BIN)/kaigo schema --role $$role > schema/sdl/$$role.graphql || exit 1; \
-	done
+	$(BIN)/kaigo schema --out schema/sdl
 
 # The documentation site (docs/, mkdocs.yml) into site/; CI builds it with --strict (a broken link fails).
 docs: $(STAMP)

@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from .logs import log_config
 from .settings import Settings, asyncpg_url
@@ -115,18 +116,61 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> None:
         print(asyncio.run(_purge(url, dry_run=args.dry_run)))
 
 
-def cmd_schema(args: argparse.Namespace, settings: Settings) -> None:
-    from policies.roles import ROLE_NAMES, principal_from_claims
+def schema_views() -> dict[str, tuple[list[str] | None, str | None]]:
+    """Every view ``make schema`` commits under schema/sdl/, by file name: ``full`` (the whole schema),
+    each role's view, and a role that needs a department (receiving_department) once per department of
+    別紙2, as ``role.department``. Such a role has no duties without a department, so it has no
+    department-less file."""
+    from policies.roles import ROLE_NAMES, departments, policy
+
+    views: dict[str, tuple[list[str] | None, str | None]] = {"full": (None, None)}
+    for role in sorted(ROLE_NAMES):
+        if policy().roles[role].requires_department:
+            views.update({f"{role}.{dept}": ([role], dept) for dept in sorted(departments())})
+        else:
+            views[role] = ([role], None)
+    return views
+
+
+def schema_sdl(roles: list[str] | None, department: str | None) -> str:
+    """The SDL of the whole schema (no roles) or of the view of ``roles`` (with ``department`` for a role
+    that needs one: its duties come with the department)."""
+    from policies.roles import ROLE_NAMES, departments, policy, principal_from_claims
+    from policies.roles import department as department_named
     from resolvers import build_schema, schema_for
 
-    if not args.role:
-        print(build_schema().as_str())
-        return
-    unknown = sorted(set(args.role) - ROLE_NAMES)
+    if not roles:
+        if department is not None:
+            raise SystemExit("kaigo schema: --department goes with --role receiving_department")
+        return build_schema().as_str()
+    unknown = sorted(set(roles) - ROLE_NAMES)
     if unknown:
         raise SystemExit(f"unknown role(s) {', '.join(unknown)}; roles: {', '.join(sorted(ROLE_NAMES))}")
-    principal = principal_from_claims("kaigo-schema", args.role, args.department)
-    print(schema_for(principal.duties).as_str())
+    needing = sorted(r for r in set(roles) if policy().roles[r].requires_department)
+    if needing and department_named(department) is None:
+        raise SystemExit(
+            f"kaigo schema: {', '.join(needing)} sees the schema through its department: add --department, "
+            f"one of {', '.join(sorted(departments()))}"
+        )
+    if department is not None and not needing:
+        raise SystemExit("kaigo schema: --department goes with --role receiving_department")
+    principal = principal_from_claims("kaigo-schema", roles, department)
+    return schema_for(principal.duties).as_str()
+
+
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> None:
+    if args.out is None:
+        print(schema_sdl(args.role, args.department))
+        return
+    if args.role or args.department:
+        raise SystemExit("kaigo schema --out writes every view: leave out --role and --department")
+    out, views = Path(args.out), schema_views()
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*.graphql"):
+        if stale.stem not in views:
+            stale.unlink()
+    for name, (roles, department) in views.items():
+        (out / f"{name}.graphql").write_text(schema_sdl(roles, department) + "\n", encoding="utf-8")
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
@@ -253,7 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the GraphQL schema (SDL), whole or as a role sees it")
     p.add_argument("--role", action="append", help="print the view of this role (repeat for several)")
-    p.add_argument("--department", help="department (receiving_department only)")
+    p.add_argument(
+        "--department", help="the department whose view to print (receiving_department; required with it)"
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write every view into DIR instead (full.graphql, ROLE.graphql, receiving_department.DEPT.graphql)",
+    )
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("token", help="print a development JWT the server accepts")

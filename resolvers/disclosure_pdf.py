@@ -3,12 +3,19 @@
 Set in the Adobe-Japan1 CID fonts every PDF reader provides (HeiseiKakuGo-W5, HeiseiMin-W3), so the
 file embeds no font and stays small; its text is Unicode and can be searched and copied. The layout is
 the document's own order: the request, the person, the LTCI information item by item, and the
-provision records (情報提供等記録), one line each, page numbers at the foot.
+provision records (情報提供等記録), one line each, page numbers at the foot. The person reads it, so
+every key is labelled in Japanese and every code named (policies/data/disclosure.toml, codes.toml),
+dates written as dates and amounts in yen; the JSON beside it keeps the keys and codes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import enum
 import io
+import re
+import typing
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
@@ -16,6 +23,16 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
+
+from policies.disclosure import Label, disclosure_text
+from policies.legal_bases import information_items
+from schema.enums import CodeEnum
+from schema.legal_bases import InformationItem
+from schema.persons import Person
+from schema.provided import ProvidedInformation
+from schema.snapshots import decode, from_json
+
+from .context import JST
 
 __all__ = ["render_disclosure"]
 
@@ -28,67 +45,78 @@ MARGIN: Final = 50.0
 BODY: Final = 9.5
 LEADING: Final = 14.0
 
-LABELS: Final[Mapping[str, str]] = {
-    "person": "宛名",
-    "information": "介護保険関係情報",
-    "provisionRecords": "情報提供等記録",
-    "addresseeCode": "宛名コード",
-    "name": "氏名",
-    "nameKana": "氏名カナ",
-    "aliasName": "通称名",
-    "birthDate": "生年月日",
-    "sex": "性別",
-    "address": "住所",
-    "addressBuilding": "方書",
-    "postalCode": "郵便番号",
-    "householdCode": "世帯コード",
-    "phone": "連絡先",
-    "individualNumberHeld": "個人番号の保有",
-    "noAutomaticResponse": "自動応答不可",
-    "qualification": "資格",
-    "certification": "認定",
-    "copayRatios": "負担割合",
-    "costLimits": "負担限度額",
-    "reductions": "減免",
-    "benefits": "給付",
-    "restrictions": "給付制限",
-    "levies": "賦課",
-    "paymentStatus": "収納",
-    "communityProgramme": "総合事業",
-    "recordedAt": "記録日時",
-    "direction": "区分",
-    "outcome": "結果",
-    "provider": "提供者",
-    "recipient": "受領者",
-    "citation": "根拠",
-}
+
+def _enum(value: enum.Enum) -> str:
+    """A code as the person reads it: its name in its code table (or the information item, or [values])."""
+    text = disclosure_text()
+    if isinstance(value, CodeEnum):
+        return value.ja
+    if isinstance(value, InformationItem):
+        return _item(str(value.value))
+    named = text.values.get(type(value).__name__, {}).get(value.name)
+    return named if named is not None else text.heading("unnamed", value.value)
 
 
-def _value(value: Any) -> str:
+def _item(item_id: str) -> str:
+    item = information_items().get(item_id)
+    return item.ja if item is not None else disclosure_text().heading("unnamed", item_id)
+
+
+def _value(value: Any, label: Label | None = None) -> str:
+    """One value as written on paper: codes named, dates as dates, amounts in yen (the label's format)."""
+    formats = disclosure_text().formats
     if value is None:
-        return "—"
-    if value is True:
-        return "あり"
-    if value is False:
-        return "なし"
+        return formats["null"]
+    if isinstance(value, bool):
+        custom = None if label is None else label.true if value else label.false
+        return custom if custom is not None else formats["true" if value else "false"]
+    if isinstance(value, enum.Enum):
+        return _enum(value)
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(JST) if value.tzinfo is not None else value
+    if label is not None and label.format is not None:
+        return label.format.format(value)
+    if isinstance(value, dt.datetime):
+        return formats["datetime"].format(value)
+    if isinstance(value, dt.date):
+        return formats["date"].format(value)
     return str(value)
 
 
-def _lines(key: str, value: Any, depth: int) -> Iterator[tuple[int, str]]:
-    """(indent, text) lines of a JSON value, nested objects and lists indented under their key."""
-    label = LABELS.get(key, key)
-    if isinstance(value, Mapping):
-        yield depth, f"{label}:"
-        for k, v in value.items():
-            yield from _lines(k, v, depth + 1)
-    elif isinstance(value, list) and value and any(isinstance(v, Mapping | list) for v in value):
-        yield depth, f"{label}: {len(value)}件"
-        for n, v in enumerate(value, 1):
-            yield from _lines(f"{n}", v, depth + 1)
+def _fields(value: Any) -> Iterator[tuple[str, Any]]:
+    """The stored fields of a data type (those a snapshot keeps), in declaration order."""
+    return ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value) if f.init)
+
+
+def _lines(key: str, value: Any, depth: int, parent: str | None) -> Iterator[tuple[int, str]]:
+    """(indent, text) lines of a value, nested data types and lists indented under their label."""
+    text = disclosure_text()
+    name, label = text.key(key, parent), text.label(key, parent)
+    if dataclasses.is_dataclass(value):
+        yield depth, name
+        for k, v in _fields(value):
+            yield from _lines(k, v, depth + 1, key)
+    elif isinstance(value, list) and any(dataclasses.is_dataclass(v) for v in value):
+        yield depth, f"{name}: {text.heading('count', len(value))}"
+        for n, entry in enumerate(value, 1):
+            yield depth + 1, text.heading("entry", n)
+            for k, v in _fields(entry):
+                yield from _lines(k, v, depth + 2, key)
     elif isinstance(value, list):
-        yield depth, f"{label}: {'、'.join(map(_value, value)) or 'なし'}"
+        yield depth, f"{name}: {'、'.join(_value(v, label) for v in value) or text.heading('none')}"
     else:
-        yield depth, f"{label}: {_value(value)}"
+        yield depth, f"{name}: {_value(value, label)}"
+
+
+def _person(held: Mapping[str, Any]) -> Iterator[tuple[int, str]]:
+    """The person's section: the document's raw columns, its codes and dates typed back as the Person
+    type declares them (性別 a code of the sex table, 生年月日 a date)."""
+    hints = typing.get_type_hints(Person)
+    order = {key: n for n, key in enumerate(disclosure_text().labels)}  # the data file's order
+    for key, raw in sorted(held.items(), key=lambda kv: order.get(kv[0], len(order))):
+        hint = hints.get(re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower())
+        typed = isinstance(hint, type) and issubclass(hint, enum.Enum | dt.date)
+        yield from _lines(key, decode(hint, raw) if typed else raw, 0, "person")
 
 
 def _wrap(text: str, width: float, font: str, size: float) -> list[str]:
@@ -136,27 +164,39 @@ class _Pages:
 
 
 def render_disclosure(document: Mapping[str, Any]) -> bytes:
-    """The PDF of a disclosure document (the JSON :func:`resolvers.rights` builds)."""
-    title = "保有特定個人情報の開示について"
+    """The PDF of a disclosure document (the JSON :func:`resolvers.rights` builds), every key labelled
+    and every code named as policies/data/disclosure.toml and the code tables say."""
+    text = disclosure_text()
+    title = text.heading("title")
     pages = _Pages(title)
     pages.line(title, font=GOTHIC, size=15)
     pages.line(
-        f"開示日: {document['disclosedOn']}　請求受付日: {document['receivedOn']}　請求番号: {document['requestId']}"
+        f"{text.heading('disclosedOn')}: {_value(dt.date.fromisoformat(document['disclosedOn']))}"
+        f"　{text.heading('receivedOn')}: {_value(dt.date.fromisoformat(document['receivedOn']))}"
+        f"　{text.heading('requestId')}: {document['requestId']}"
     )
-    pages.line(f"開示者: {document['discloser']}")
+    pages.line(f"{text.heading('discloser')}: {document['discloser']}")
     pages.line(document["note"], size=8.5)
-    for section in ("person", "information"):
+    information = from_json(ProvidedInformation, document["information"])
+    sections = (
+        ("person", _person(document["person"])),
+        ("information", (line for k, v in _fields(information) for line in _lines(k, v, 0, None))),
+    )
+    for section, lines in sections:
         pages.line("")
-        pages.line(LABELS[section], font=GOTHIC, size=12)
-        for depth, text in _lines(section, document[section], 0):
-            if depth:
-                pages.line(text, indent=depth - 1)
+        pages.line(text.heading(section), font=GOTHIC, size=12)
+        for depth, line in lines:
+            pages.line(line, indent=depth)
     pages.line("")
     records = document["provisionRecords"]
-    pages.line(f"{LABELS['provisionRecords']}（{len(records)}件）", font=GOTHIC, size=12)
+    pages.line(
+        f"{text.heading('provisionRecords')}（{text.heading('count', len(records))}）", font=GOTHIC, size=12
+    )
     for r in records:
+        items = "、".join(_item(i) for i in r["items"]) or text.heading("none")
         pages.line(
-            f"{r['recordedAt'][:19]}　{r['directionJa']}　{r['outcomeJa']}　{r['provider']} → {r['recipient']}"
-            f"　{r['citation'] or r['basisItem']}　項目: {'、'.join(r['items']) or 'なし'}"
+            f"{_value(dt.datetime.fromisoformat(r['recordedAt']))}　{r['directionJa']}　{r['outcomeJa']}"
+            f"　{r['provider']} → {r['recipient']}　{r['citation'] or r['basisItem']}"
+            f"　{text.heading('items')}: {items}"
         )
     return pages.close()

@@ -53,6 +53,14 @@ class CodeEnum(enum.Enum):
     def code(self) -> str:
         return str(self.value)
 
+    @property
+    def ja(self) -> str:
+        """The value's Japanese name in its code table (``要介護1``), as a document for a person writes it."""
+        return table(_KINDS[type(self)]).by_code(self.code).ja
+
+
+_KINDS: dict[type[CodeEnum], str] = {}  # each generated enum's code table
+
 
 def code_enum(kind: str, graphql_name: str) -> type[CodeEnum]:
     """The strawberry enum of the code table ``kind``, with descriptions from its labels."""
@@ -65,6 +73,7 @@ def code_enum(kind: str, graphql_name: str) -> type[CodeEnum]:
     }
     functional: Any = CodeEnum  # Enum's functional API: CodeEnum("CareLevel", {"CARE_1": …})
     cls: type[CodeEnum] = functional(graphql_name, members, module=__name__)
+    _KINDS[cls] = kind
     description = (
         f"{tbl.ja} — {tbl.about} Values read 和名 — English (code N: what the city's records store)."
     )

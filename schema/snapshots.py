@@ -16,7 +16,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-__all__ = ["from_json", "to_json"]
+__all__ = ["decode", "from_json", "to_json"]
 
 T = TypeVar("T")
 
@@ -52,16 +52,17 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
-def _decode(hint: Any, value: Any) -> Any:
+def decode(hint: Any, value: Any) -> Any:
+    """A JSON value back as the type ``hint`` names (enum, date, data type, a list or optional of them)."""
     if value is None:
         return None
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _decode(inner, value)
+        return decode(inner, value)
     if origin is list:
         (inner,) = typing.get_args(hint)
-        return [_decode(inner, v) for v in value]
+        return [decode(inner, v) for v in value]
     if isinstance(hint, type):
         if issubclass(hint, enum.Enum):
             return hint(value)
@@ -77,5 +78,5 @@ def _decode(hint: Any, value: Any) -> Any:
 def from_json(cls: type[T], data: Mapping[str, Any]) -> T:
     """An instance of the data type ``cls`` from what :func:`to_json` made of one."""
     hints = _hints(cls)
-    values = {f.name: _decode(hints[f.name], data.get(f.name)) for f in _data_fields(cls)}
+    values = {f.name: decode(hints[f.name], data.get(f.name)) for f in _data_fields(cls)}
     return cls(**values)

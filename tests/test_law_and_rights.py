@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import tomllib
 from datetime import date, timedelta
 from importlib import resources
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policies import legal_bases
 from resolvers import context
+from schema import enums
 
 from .provision_documents import (
     ANSWER_INQUIRY,
@@ -322,6 +324,7 @@ async def test_disclosure_in_json_and_a4_pdf(gql: Any, seeded_conn: AsyncConnect
     words = "".join(page.extract_text() for page in pdf.pages)
     for expected in ("保有特定個人情報の開示について", "宛名", "情報提供等記録", resident.addressee_code):
         assert expected in words, expected
+    _in_japanese(words, document)
     stored = (
         await seeded_conn.execute(
             text(
@@ -333,6 +336,36 @@ async def test_disclosure_in_json_and_a4_pdf(gql: Any, seeded_conn: AsyncConnect
     assert stored == document
     twice = await _error(gql, DISCLOSE, {"id": request["id"]}, OFFICER)
     assert twice["code"] == "ALREADY_DECIDED"
+
+
+def _json_keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _json_keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _json_keys(v)}
+    return set()
+
+
+def _in_japanese(words: str, document: dict[str, Any]) -> None:
+    """The PDF the person reads: Japanese labels (no key of the JSON), codes by name, dates as dates."""
+    english = sorted(k for k in _json_keys(document) if re.search(rf"(?<![A-Za-z_]){k}:", words))
+    assert english == []
+    assert "未登録" not in words  # no key without a label, no value without a name
+    assert re.search(r"\d{4}-\d{2}-\d{2}", words) is None  # no ISO date
+    person, qualification = document["person"], document["information"]["qualification"]
+    certification = document["information"]["certification"]
+    named = {
+        "性別": enums.Sex(person["sex"]),
+        "被保険者区分": enums.InsuredCategory(qualification["category"]),
+        "取得事由": enums.QualificationEventReason(qualification["acquisition_reason"]),
+        "要介護状態区分": enums.CareLevel(certification["care_level"]),
+    }
+    for label, value in named.items():
+        assert f"{label}: {value.ja}" in words, label
+        assert f"{label}: {value.code}" not in words, label
+    born = date.fromisoformat(person["birthDate"])
+    assert f"生年月日: {born.year}年{born.month}月{born.day}日" in words
+    assert "項目: 資格情報" in words  # the provision record's items by their names
 
 
 async def test_inquiry_from_a_person_is_recorded_and_answered_once(

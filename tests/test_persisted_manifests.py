@@ -47,6 +47,10 @@ def _fields(node: Any) -> list[Any]:
     return [*selections, *(f for child in children for f in _fields(child))]
 
 
+def _named(node: Any, name: str) -> bool:
+    return isinstance(node, FieldNode) and node.name.value == name
+
+
 def _op(body: str, **kw: Any) -> ManifestOperation:
     return ManifestOperation(kw.pop("id", document_id(body)), body, **kw)
 
@@ -67,6 +71,9 @@ def test_each_department_has_an_exact_manifest_valid_for_its_view(department: st
     # the persons held back and then confirmed arrive with what a transfer page carries, no more
     bodies = {op.name: op.body for op in operations}
     assert _information(bodies["ReviewedTransfers"]) == _information(bodies["TransferInformation"])
+    # and the department is told who was held back for review or denied for a suspension (issue 15)
+    (held,) = [n for n in _fields(parse(bodies["TransferInformation"])) if _named(n, "heldBack")]
+    assert {"id", "outcome", "code", "reason", "personCount"} <= {f.name.value for f in _fields(held)}
 
 
 def test_what_a_check_refuses() -> None:

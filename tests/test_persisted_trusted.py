@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.app import create_app
@@ -228,12 +229,30 @@ async def test_the_departments_transfer_operations_from_the_manifest(
     full = {**page_input, "permissionId": second, "requestId": "pq-transfer-2", "first": 1000}
     over = operation_errors(build_schema()._schema, parse(transfer["body"]), {"input": full})
     assert [e.extensions["code"] for e in over if e.extensions] == ["QUERY_TOO_COMPLEX"]
+    # a person of the first page flagged 自動応答不可 meanwhile: withheld, and the department is told so
+    withheld = body["persons"][0]["addresseeCode"]
+    flag = (
+        'mutation F($p: ID!) { setNoAutomaticResponse(personId: $p, on: true, reason: "保護措置") { flag } }'
+    )
+    person = (
+        await seeded_conn.execute(text("SELECT id FROM persons WHERE addressee_code = :a"), {"a": withheld})
+    ).scalar_one()
+    flagged = await trusted.post(
+        "/graphql", json={"query": flag, "variables": {"p": str(person)}}, headers=chief
+    )
+    assert flagged.json()["data"]["setNoAutomaticResponse"]["flag"] is True, flagged.text
     page = await trusted.post(
         "/graphql",
         json={"documentId": sha(transfer["body"]), "variables": {"input": full}},
         headers=department,
     )
-    assert page.json()["data"]["transferInformation"]["__typename"] == "TransferPage", page.text
+    answer = page.json()["data"]["transferInformation"]
+    assert answer["__typename"] == "TransferPage", page.text
+    assert withheld not in {p["addresseeCode"] for p in answer["persons"]}
+    (held,) = answer["heldBack"]  # one record for the flagged persons of the page (the seed flags some)
+    assert (held["outcome"], held["code"]) == ("PENDING_REVIEW", "PENDING_REVIEW")
+    assert held["page"]["personCount"] >= 1
+    assert held["id"] and held["reason"]["ja"] and held["recordedAt"]
     beyond = {**full, "requestId": "pq-transfer-3", "first": 1001}
     page = await trusted.post(
         "/graphql",

@@ -1,5 +1,6 @@
 """The schema as an artifact: schema/sdl/ holds the whole schema and each role's view as `kaigo schema`
-prints them, and CHANGELOG.md names every change that breaks a client.
+prints them (the receiving department's once per department), and CHANGELOG.md names every change that
+breaks a client.
 
 A breaking change is what graphql-core's ``find_breaking_changes`` finds between the SDL committed at
 the base revision (the merge base with ``main``; on ``main`` itself, the previous commit; or
@@ -29,22 +30,30 @@ from graphql import (
     visit,
 )
 
-from api.cli import cmd_schema
+from api.cli import cmd_schema, schema_views
 from api.settings import Settings
-from policies.roles import ROLE_NAMES
+from policies.roles import ROLE_NAMES, departments
 
 ROOT = Path(__file__).resolve().parent.parent
 SDL = ROOT / "schema" / "sdl"
 CHANGELOG = ROOT / "CHANGELOG.md"
-VIEWS = ("full", *sorted(ROLE_NAMES))
+VIEWS = schema_views()
+
+
+def kaigo_schema(
+    roles: list[str] | None = None, department: str | None = None, out: Path | None = None
+) -> str:
+    """What `kaigo schema [--role R] [--department D] [--out DIR]` prints."""
+    printed = io.StringIO()
+    args = argparse.Namespace(role=roles, department=department, out=out)
+    with contextlib.redirect_stdout(printed):
+        cmd_schema(args, Settings())
+    return printed.getvalue()
 
 
 def printed(view: str) -> str:
-    """What `kaigo schema` (view "full") or `kaigo schema --role ROLE` prints."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        cmd_schema(argparse.Namespace(role=None if view == "full" else [view], department=None), Settings())
-    return out.getvalue()
+    """What `kaigo schema` prints for ``view`` ("full", a role, or "receiving_department.DEPT")."""
+    return kaigo_schema(*VIEWS[view])
 
 
 def breaking_changes(old_sdl: str, new_sdl: str) -> list[str]:
@@ -114,6 +123,31 @@ def test_the_committed_sdl_is_what_the_server_builds() -> None:
         "schema/sdl/ differs from the schema the code builds: run `make schema`, commit the files, and name "
         "every breaking change in CHANGELOG.md (tests/test_schema_sdl.py says which)"
     )
+
+
+def test_the_receiving_department_is_one_view_per_department() -> None:
+    """Its duties come with its department: without one its view would hold only `viewer`."""
+    assert "receiving_department" not in VIEWS and not (SDL / "receiving_department.graphql").exists()
+    assert ROLE_NAMES - {"receiving_department"} <= set(VIEWS)
+    for dept in departments():
+        sdl = (SDL / f"receiving_department.{dept}.graphql").read_text()
+        assert sdl == kaigo_schema(["receiving_department"], dept)
+        assert "transferInformation(" in sdl and "requestTransferPermission(" in sdl
+    with pytest.raises(SystemExit, match="add --department, one of bosai_kiki_kanri, fukushi_engo"):
+        kaigo_schema(["receiving_department"])
+    with pytest.raises(SystemExit, match="add --department"):
+        kaigo_schema(["receiving_department"], "no_such_division")
+    with pytest.raises(SystemExit, match="--department goes with --role receiving_department"):
+        kaigo_schema(["kaigo_officer"], "fukushi_engo")
+
+
+def test_out_writes_every_view_and_removes_the_stale(tmp_path: Path) -> None:
+    (tmp_path / "receiving_department.graphql").write_text("type Query { viewer: String }\n")
+    kaigo_schema(out=tmp_path)
+    assert sorted(p.stem for p in tmp_path.glob("*.graphql")) == sorted(VIEWS)
+    assert all((tmp_path / f"{v}.graphql").read_text() == (SDL / f"{v}.graphql").read_text() for v in VIEWS)
+    with pytest.raises(SystemExit, match="--out writes every view"):
+        kaigo_schema(["kaigo_officer"], out=tmp_path)
 
 
 def test_every_breaking_change_since_the_base_is_in_the_changelog() -> None:
