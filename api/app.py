@@ -27,6 +27,7 @@ from .documents import DocumentCache, Registry, served_view
 from .faults import RETRY_AFTER_SECONDS
 from .graphql_view import KaigoGraphQL
 from .http_surface import CORS_HEADERS, LOCAL_ORIGINS, RequestLanguage, SecurityHeaders
+from .memory import return_large_blocks
 from .runtime import Runtime
 from .telemetry import instrument_app, shutdown, start_from_env
 
@@ -118,6 +119,7 @@ def create_app(runtime: Runtime) -> Starlette:
         await runtime.authenticator.prime()  # fetch the JWKS now: a bad one fails the start, not a request
         tracing = start_from_env(runtime.vault)  # OTEL_* variables; off unless they ask for traces
         settle_long_lived()
+        return_large_blocks()  # a transfer page's buffers given back when freed (api/memory.py)
         trail = _trail_tasks(runtime)  # seals and checkpoints, off the request path
         try:
             yield

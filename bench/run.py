@@ -102,31 +102,52 @@ def measure(wrk: Wrk, server: Server, requests: Path, c: int, seconds: float) ->
     return result
 
 
+def _postgres_cpu(dbs: Any, databases: list[str]) -> float | None:
+    """PostgreSQL's CPU seconds for the load on ``databases``: the embedded server's once, or the sum of
+    each database's backends on DATABASE_URL's server."""
+    if dbs.embedded is not None:
+        return float(dbs.cpu_seconds(databases[0]))
+    seen = [dbs.cpu_seconds(d) for d in databases]
+    return None if all(s is None for s in seen) else sum(s or 0.0 for s in seen)
+
+
 def alternate(
-    wrk: Wrk, a: tuple[Server, Path], b: tuple[Server, Path], c: int, slice_s: float, pairs: int
+    wrk: Wrk,
+    a: tuple[Server, Path],
+    b: tuple[Server, Path],
+    c: int,
+    slice_s: float,
+    pairs: int,
+    postgres: Callable[[], float | None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A B B A A B …: ``pairs`` slices of each side, each side first half of the time. Besides wrk's
     figures, CPU per request: the server's own (``app_ms``: its process tree) and the whole machine's
     (``cpu_ms``: the server, PostgreSQL, wrk), and how busy the machine was (``busy``). The server's
     CPU per request does not depend on how fast the shared machine is at the moment, only on how much
-    work a request is: the steadiest figure of a comparison."""
+    work a request is: the steadiest figure of a comparison. With ``postgres`` (PostgreSQL's CPU seconds
+    so far), also PostgreSQL's CPU per request (``pg_ms``)."""
     got: dict[str, list[LoadResult]] = {"a": [], "b": []}
-    spent: dict[str, list[float]] = {"a": [0.0, 0.0, 0.0], "b": [0.0, 0.0, 0.0]}  # app, busy, all
+    spent: dict[str, list[float]] = {"a": [0.0] * 4, "b": [0.0] * 4}  # app, busy, all, PostgreSQL
+
+    def pg() -> float:
+        return (postgres() or 0.0) if postgres is not None else 0.0
+
     for i in range(pairs):
         order = (("a", a), ("b", b)) if i % 2 == 0 else (("b", b), ("a", a))
         for key, (server, requests) in order:
-            app0, (busy0, all0) = server.cpu_seconds(), cpu_busy()
+            app0, (busy0, all0), pg0 = server.cpu_seconds(), cpu_busy(), pg()
             got[key].append(measure(wrk, server, requests, c, slice_s))
-            app1, (busy1, all1) = server.cpu_seconds(), cpu_busy()
-            for n, d in enumerate((app1 - app0, busy1 - busy0, all1 - all0)):
+            app1, (busy1, all1), pg1 = server.cpu_seconds(), cpu_busy(), pg()
+            for n, d in enumerate((app1 - app0, busy1 - busy0, all1 - all0, pg1 - pg0)):
                 spent[key][n] += d
     out = []
     for key in ("a", "b"):
         combined = combine(got[key])
-        app_s, busy_s, all_s = spent[key]
+        app_s, busy_s, all_s, pg_s = spent[key]
         n = max(1, combined["requests"])
         combined.update(
             app_ms=round(1e3 * app_s / n, 3),
+            pg_ms=round(1e3 * pg_s / n, 3) if postgres is not None else None,
             cpu_ms=round(1e3 * busy_s / n, 3),
             busy=round(busy_s / all_s, 3) if all_s else 0.0,
         )
@@ -154,6 +175,7 @@ async def prepare_city(
     return {
         "url": url,
         "dsn": dsn,
+        "database": database,
         "generator": generator,
         "inputs": inputs,
         "captured": captured,
@@ -332,8 +354,20 @@ async def main(argv: list[str] | None = None) -> int:
                     city.check(server.url, op, rows)
                     files[k] = (server, wrk.write_requests(f"scale-{k}-{op}", rows))
                     scale[k]["in_process"][op] = cities[k]["captured"][op]["in_process_ms"]
+                # warm: every connection the servers use past its 20th execution of the statement
+                # (PostgreSQL's plan cache settles on its 6th), the cities' pages in the cache
+                for server, requests in files.values():
+                    measure(wrk, server, requests, 1, max(3.0, slice_s))
                 _log(f"scale: {op}, concurrency 1, both cities alternated")
-                a, b = alternate(wrk, files["small"], files["full"], 1, slice_s, pairs)
+                a, b = alternate(
+                    wrk,
+                    files["small"],
+                    files["full"],
+                    1,
+                    slice_s,
+                    pairs,
+                    postgres=lambda: _postgres_cpu(dbs, [c["database"] for c in cities.values()]),
+                )
                 scale["small"]["load"][op], scale["full"]["load"][op] = a, b
             stop(small_server)
             result["scale"] = scale

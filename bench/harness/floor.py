@@ -42,10 +42,29 @@ SKIP = re.compile(r"persisted_documents|audit_|pg_advisory|pg_catalog|alembic_ve
 
 
 def _is_data(statement: str) -> bool:
-    """A read of the city's rows: a SELECT with a FROM, nothing of the registry or the audit trail."""
+    """A read of the city's rows: a SELECT with a FROM, nothing of the registry or the audit trail; or a
+    planned read (one statement: the answer and its audit entry, api/reads.py)."""
+    if statement.startswith(PLANNED):
+        return True
     head = statement.lstrip().upper()
     reads = head.startswith(("SELECT", "WITH")) and re.search(r"\sFROM\s", head) is not None
     return reads and not SKIP.search(statement) and "FOR UPDATE" not in head
+
+
+PLANNED = "/* planned */ "  # marks a planned read's statement among the captured ones
+
+
+class RecordingDatabase(Database):
+    """The app's Database, recording each planned read's statement (sent on the driver's connection,
+    past SQLAlchemy's events) with its arguments."""
+
+    def __init__(self, engine: Any, recorder: Captured) -> None:
+        super().__init__(engine)
+        self.recorder = recorder
+
+    async def read_one(self, sql: str, arguments: Any) -> Any:
+        self.recorder.statements.append((PLANNED + sql, list(arguments)))
+        return await super().read_one(sql, arguments)
 
 
 class Captured:
@@ -66,7 +85,8 @@ class InProcess:
         self.recorder = Captured()
         event.listen(self.engine.sync_engine, "before_cursor_execute", self.recorder)
         verifier = TokenVerifier(jwks=str(identity.jwks_path), issuer=ISSUER, audience=AUDIENCE)
-        app = create_app(Runtime(Database(self.engine), vault, verifier, graphql_ide=False))
+        database = RecordingDatabase(self.engine, self.recorder)
+        app = create_app(Runtime(database, vault, verifier, graphql_ide=False))
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
 
     async def close(self) -> None:
@@ -240,7 +260,16 @@ async def explain(dsn: str, statements: list[tuple[str, Any]]) -> list[dict[str,
             )
         }
         for statement, params in statements:
-            raw = await conn.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, *_args(params))
+            # in a transaction rolled back: a planned read's statement appends its audit entry
+            explained = conn.transaction()
+            await explained.start()
+            try:
+                raw = await conn.fetchval(
+                    "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement.removeprefix(PLANNED),
+                    *_args(params),
+                )
+            finally:
+                await explained.rollback()
             doc = json.loads(raw)[0] if isinstance(raw, str) else raw[0]
             nodes: list[dict[str, Any]] = []
             _walk(doc["Plan"], nodes)

@@ -121,6 +121,12 @@ def markdown(r: dict[str, Any]) -> str:
             f"| {OPERATION_NAMES[op]}, p50 ms (wrk, conc. 1) | {_f(a['p50_ms'], 2)} | {_f(b['p50_ms'], 2)} | "
             f"×{_f(b['p50_ms'] / a['p50_ms'], 2)} |"
         )
+        a, b = sc["small"]["load"][op].get("pg_ms"), sc["full"]["load"][op].get("pg_ms")
+        if a and b:
+            out.append(
+                f"| {OPERATION_NAMES[op]}, PostgreSQL CPU ms per request (wrk, conc. 1, every connection "
+                f"warm) | {_f(a, 3)} | {_f(b, 3)} | ×{_f(b / a, 2)} |"
+            )
         a, b = sc["small"]["in_process"][op], sc["full"]["in_process"][op]
         out.append(
             f"| {OPERATION_NAMES[op]}, p50 ms in-process | {_f(a['p50'], 2)} | {_f(b['p50'], 2)} | "
